@@ -1,0 +1,14 @@
+// The tile choices of every kernel family, in one place. The quantization pre-pass, the kernels
+// and the CPU emulation read their token partition from here (granularity.hpp explains it).
+#pragma once
+
+#include "quant/granularity.hpp"
+
+namespace sageattn::quant {
+
+// mma.sync kernels (sm80/sm89): 4 warps, each 32 Q rows; 64 keys per main-loop step.
+inline constexpr TileShape kTileSm80{128, 32, 64};
+// Hopper wgmma kernel: 2 consumer warpgroups of 64 rows (16 per warp); 128 keys per step.
+inline constexpr TileShape kTileSm90{128, 16, 128};
+
+}  // namespace sageattn::quant
