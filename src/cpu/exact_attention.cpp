@@ -1,0 +1,73 @@
+#include "cpu/exact_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace sageattn::cpu {
+namespace {
+
+// Eight interleaved partial sums: a fixed summation order the compiler can vectorise (a plain
+// sequential fp64 sum cannot be reordered without -ffast-math).
+double dot(const double* a, const double* b, int n) {
+  constexpr int kLanes = 8;
+  double partial[kLanes] = {};
+  int d = 0;
+  for (; d + kLanes <= n; d += kLanes) {
+    for (int t = 0; t < kLanes; ++t) partial[t] += a[d + t] * b[d + t];
+  }
+  double sum = 0;
+  for (double p : partial) sum += p;
+  for (; d < n; ++d) sum += a[d] * b[d];
+  return sum;
+}
+
+}  // namespace
+
+void exact_attention_rows(const ExactAttentionRows& in, double* out, double* lse) {
+  if (in.rows == 0) return;
+  const int dim = in.head_dim;
+  std::vector<std::int64_t> visible(static_cast<std::size_t>(in.rows));
+  for (std::int64_t r = 0; r < in.rows; ++r) {
+    const std::int64_t last_key = in.first_row + r + (in.len_kv - in.len_q);
+    visible[r] = in.causal ? std::clamp<std::int64_t>(last_key + 1, 0, in.len_kv) : in.len_kv;
+  }
+  const std::int64_t keys = *std::max_element(visible.begin(), visible.end());
+
+  // Logits of all rows, key-major in the outer loop so each K row and V row is read once per
+  // block of query rows rather than once per row.
+  std::vector<double> weights(static_cast<std::size_t>(in.rows * keys));
+  for (std::int64_t j = 0; j < keys; ++j) {
+    for (std::int64_t r = 0; r < in.rows; ++r) {
+      if (j < visible[r]) weights[r * keys + j] = in.sm_scale * dot(in.q + r * dim, in.k + j * dim, dim);
+    }
+  }
+  std::vector<double> row_sum(static_cast<std::size_t>(in.rows), 0.0);
+  for (std::int64_t r = 0; r < in.rows; ++r) {
+    double* w = weights.data() + r * keys;
+    const double row_max = visible[r] > 0 ? *std::max_element(w, w + visible[r]) : 0.0;
+    for (std::int64_t j = 0; j < visible[r]; ++j) {
+      w[j] = std::exp(w[j] - row_max);
+      row_sum[r] += w[j];
+    }
+    lse[r] = visible[r] > 0 ? row_max + std::log(row_sum[r])
+                            : -std::numeric_limits<double>::infinity();
+  }
+  std::fill(out, out + in.rows * dim, 0.0);
+  for (std::int64_t j = 0; j < keys; ++j) {
+    const double* v_row = in.v + j * dim;
+    for (std::int64_t r = 0; r < in.rows; ++r) {
+      if (j >= visible[r]) continue;
+      const double weight = weights[r * keys + j];
+      double* o = out + r * dim;
+      for (int d = 0; d < dim; ++d) o[d] += weight * v_row[d];
+    }
+  }
+  for (std::int64_t r = 0; r < in.rows; ++r) {
+    if (visible[r] == 0) continue;
+    for (int d = 0; d < dim; ++d) out[r * dim + d] /= row_sum[r];
+  }
+}
+
+}  // namespace sageattn::cpu
