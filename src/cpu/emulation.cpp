@@ -40,7 +40,8 @@ std::size_t at(Index i) { return static_cast<std::size_t>(i); }
 const std::array<float, 256>& e4m3_values() {
   static const std::array<float, 256> table = [] {
     std::array<float, 256> values{};
-    for (int c = 0; c < 256; ++c) values[at(c)] = quant::e4m3_to_float(static_cast<std::uint8_t>(c));
+    for (int c = 0; c < 256; ++c)
+      values[at(c)] = quant::e4m3_to_float(static_cast<std::uint8_t>(c));
     return values;
   }();
   return table;
@@ -67,15 +68,16 @@ void decode_kv(const core::AttentionProblem& p, const QuantizedInputs& qi, Index
     std::transform(k16, k16 + elements, kv.k_values.begin(), fp16_to_float);
   } else {
     const Index code_dim = qi.int4 ? dim / 2 : dim;
-    kv.k_codes = unpack_codes(qi.k_codes.data() + head * qi.k_pad * code_dim, qi.k_pad,
-                              p.head_dim, qi.int4);
+    kv.k_codes =
+        unpack_codes(qi.k_codes.data() + head * qi.k_pad * code_dim, qi.k_pad, p.head_dim, qi.int4);
     kv.k_scales = qi.k_scales.data() + head * qi.k_scale_count;
   }
   kv.v_values.resize(at(elements));
   if (p.pv_precision == PVPrecision::kFp8Fp32Accum) {
     const std::uint8_t* v8 = qi.v_fp8.data() + head * elements;  // [D, k_pad]
     for (Index n = 0; n < qi.k_pad; ++n) {
-      for (Index d = 0; d < dim; ++d) kv.v_values[at(n * dim + d)] = e4m3_values()[v8[d * qi.k_pad + n]];
+      for (Index d = 0; d < dim; ++d)
+        kv.v_values[at(n * dim + d)] = e4m3_values()[v8[d * qi.k_pad + n]];
     }
     kv.v_scales = qi.v_scales.data() + head * dim;
   } else {
@@ -102,7 +104,8 @@ float dot_fp32(const float* a, const float* b, int n) {
 
 std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, int n) {
   std::int32_t sum = 0;
-  for (int d = 0; d < n; ++d) sum += static_cast<std::int32_t>(a[d]) * static_cast<std::int32_t>(b[d]);
+  for (int d = 0; d < n; ++d)
+    sum += static_cast<std::int32_t>(a[d]) * static_cast<std::int32_t>(b[d]);
   return sum;
 }
 
@@ -125,6 +128,13 @@ struct BlockContext {
   const KvOperands& kv;
 };
 
+// Per-block scratch, allocated once rather than per (row, tile).
+struct TileScratch {
+  std::vector<float> s;      // [block_k] logits, then probabilities
+  std::vector<float> acc;    // [D] the tile's PV accumulator
+  std::vector<float> chunk;  // [D] one fp16 mma k-step (kFp16Fp16Accum)
+};
+
 void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, float* s) {
   const int dim = c.p.head_dim;
   for (Index j = tile_start; j < tile_start + c.qi.tile.block_k; ++j) {
@@ -144,12 +154,14 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
 }
 
 // P V of one tile into the row's accumulator, in the precision of the problem's PV mode.
-void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, const float* p,
+void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch,
                    float alpha) {
   const int dim = c.p.head_dim;
   const int keys = c.qi.tile.block_k;
+  const float* p = scratch.s.data();
   const float* v = c.kv.v_values.data() + tile_start * dim;
-  std::vector<float> acc(at(dim), 0.0f);
+  std::vector<float>& acc = scratch.acc;
+  std::fill(acc.begin(), acc.end(), 0.0f);
   switch (c.p.pv_precision) {
     case PVPrecision::kFp8Fp32Accum:
       for (int j = 0; j < keys; ++j) {
@@ -159,7 +171,7 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, const f
       for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[at(d)];
       break;
     case PVPrecision::kFp16Fp16Accum: {
-      std::vector<float> chunk(at(dim));
+      std::vector<float>& chunk = scratch.chunk;
       for (int j0 = 0; j0 < keys; j0 += kMmaK16) {
         std::fill(chunk.begin(), chunk.end(), 0.0f);
         for (int j = j0; j < std::min(j0 + kMmaK16, keys); ++j) {
@@ -180,7 +192,8 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, const f
   }
 }
 
-void process_tile(const BlockContext& c, RowState& r, Index tile_start, std::vector<float>& s) {
+void process_tile(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch) {
+  std::vector<float>& s = scratch.s;
   tile_logits(c, r, tile_start, s.data());
   const float tile_max = *std::max_element(s.begin(), s.end());
   const float m_new = std::fmax(r.m, tile_max);
@@ -192,7 +205,7 @@ void process_tile(const BlockContext& c, RowState& r, Index tile_start, std::vec
     tile_sum += x;
   }
   r.l = r.l * alpha + tile_sum;
-  accumulate_pv(c, r, tile_start, s.data(), alpha);
+  accumulate_pv(c, r, tile_start, scratch, alpha);
   r.m = m_new;
 }
 
@@ -234,8 +247,8 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
   for (Index r = 0; r < blk.rows; ++r) {
     RowState& row = rows[at(r)];
     row.row = blk.first_row + r;
-    row.key_limit = p.causal ? std::clamp<Index>(row.row + p.causal_offset() + 1, 0, p.len_kv)
-                             : p.len_kv;
+    row.key_limit =
+        p.causal ? std::clamp<Index>(row.row + p.causal_offset() + 1, 0, p.len_kv) : p.len_kv;
     row.o = out.data() + r * dim;
     if (qi.qmax == 0) {
       row.q_values = q_values.data() + r * dim;
@@ -246,16 +259,17 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
     }
     if (p.smooth_q) {
       const Index blocks = qi.q_pad / qi.tile.block_q;
-      row.q_mean_logits = qi.q_mean_logits.data() +
-                          (head * blocks + row.row / qi.tile.block_q) * qi.k_pad;
+      row.q_mean_logits =
+          qi.q_mean_logits.data() + (head * blocks + row.row / qi.tile.block_q) * qi.k_pad;
     }
     last_tile_end = std::max(last_tile_end, row.key_limit);
   }
   // Tile-major like the kernel: each K/V tile stays in cache while every row of the block uses it.
-  std::vector<float> s(at(qi.tile.block_k));
+  TileScratch scratch{std::vector<float>(at(qi.tile.block_k)), std::vector<float>(at(dim)),
+                      std::vector<float>(at(dim))};
   for (Index tile_start = 0; tile_start < last_tile_end; tile_start += qi.tile.block_k) {
     for (RowState& row : rows) {
-      if (tile_start < row.key_limit) process_tile(c, row, tile_start, s);
+      if (tile_start < row.key_limit) process_tile(c, row, tile_start, scratch);
     }
   }
   std::vector<float> lse(at(blk.rows));
@@ -275,7 +289,9 @@ Status emulate_attention(const core::AttentionProblem& problem, quant::TileShape
   for_each_query_block(
       problem, tile.block_q,
       [&](Index b, Index kv_head) { decode_kv(problem, qi, b, kv_head, kv); },
-      [&](const QueryBlock& blk) { emulate_block({problem, qi, kv}, blk); });
+      [&](const QueryBlock& blk) {
+        emulate_block({problem, qi, kv}, blk);
+      });
   return Status::ok_status();
 }
 

@@ -60,12 +60,14 @@ void quantize_groups(const std::vector<float>& x, Index tokens, int dim, int qma
     const float* row = x.data() + t * dim;
     if (int4) {
       for (int d = 0; d < dim; d += 2) {
-        codes[(t * dim + d) / 2] = pack_int4_pair(quant::quantize_symmetric(row[d], scale, qmax),
-                                                  quant::quantize_symmetric(row[d + 1], scale, qmax));
+        codes[(t * dim + d) / 2] =
+            pack_int4_pair(quant::quantize_symmetric(row[d], scale, qmax),
+                           quant::quantize_symmetric(row[d + 1], scale, qmax));
       }
     } else {
       for (int d = 0; d < dim; ++d) {
-        codes[t * dim + d] = static_cast<std::int8_t>(quant::quantize_symmetric(row[d], scale, qmax));
+        codes[t * dim + d] =
+            static_cast<std::int8_t>(quant::quantize_symmetric(row[d], scale, qmax));
       }
     }
   }
@@ -75,7 +77,8 @@ void to_fp16(const std::vector<float>& x, std::uint16_t* dst) {
   std::transform(x.begin(), x.end(), dst, float_to_fp16_saturate);
 }
 
-void quantize_kv_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index b, Index kv_head) {
+void quantize_kv_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index b,
+                      Index kv_head) {
   const int dim = p.head_dim;
   const Index head = b * p.heads_kv + kv_head;
   float* k_mean = qi.k_mean.data() + head * dim;
@@ -147,7 +150,8 @@ void quantize_q_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index
       float* logits = qi.q_mean_logits.data() + (head * blocks + blk) * qi.k_pad;
       for (Index j = 0; j < p.len_kv; ++j) {
         double dot = 0.0;
-        for (int d = 0; d < dim; ++d) dot += static_cast<double>(mean[at(d)]) * k_sm[at(j * dim + d)];
+        for (int d = 0; d < dim; ++d)
+          dot += static_cast<double>(mean[at(d)]) * k_sm[at(j * dim + d)];
         logits[j] = static_cast<float>(dot) * quant::softmax_log2_factor(p.sm_scale);
       }
     }
@@ -170,18 +174,24 @@ void quantize_q_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index
 
 quant::Granularity granularity_of(QKQuant mode) {
   switch (mode) {
-    case QKQuant::kInt8PerBlock: return quant::Granularity::kPerBlock;
+    case QKQuant::kInt8PerBlock:
+      return quant::Granularity::kPerBlock;
     case QKQuant::kInt8PerThread:
-    case QKQuant::kInt4PerThread: return quant::Granularity::kPerThread;
-    default: return quant::Granularity::kPerWarp;
+    case QKQuant::kInt4PerThread:
+      return quant::Granularity::kPerThread;
+    default:
+      return quant::Granularity::kPerWarp;
   }
 }
 
 int qmax_of(QKQuant mode) {
   switch (mode) {
-    case QKQuant::kNone: return 0;
-    case QKQuant::kInt4PerThread: return quant::kInt4Max;
-    default: return quant::kInt8Max;
+    case QKQuant::kNone:
+      return 0;
+    case QKQuant::kInt4PerThread:
+      return quant::kInt4Max;
+    default:
+      return quant::kInt8Max;
   }
 }
 

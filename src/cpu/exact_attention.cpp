@@ -40,7 +40,8 @@ void exact_attention_rows(const ExactAttentionRows& in, double* out, double* lse
   std::vector<double> weights(static_cast<std::size_t>(in.rows * keys));
   for (std::int64_t j = 0; j < keys; ++j) {
     for (std::int64_t r = 0; r < in.rows; ++r) {
-      if (j < visible[r]) weights[r * keys + j] = in.sm_scale * dot(in.q + r * dim, in.k + j * dim, dim);
+      if (j < visible[r])
+        weights[r * keys + j] = in.sm_scale * dot(in.q + r * dim, in.k + j * dim, dim);
     }
   }
   std::vector<double> row_sum(static_cast<std::size_t>(in.rows), 0.0);
@@ -51,17 +52,28 @@ void exact_attention_rows(const ExactAttentionRows& in, double* out, double* lse
       w[j] = std::exp(w[j] - row_max);
       row_sum[r] += w[j];
     }
-    lse[r] = visible[r] > 0 ? row_max + std::log(row_sum[r])
-                            : -std::numeric_limits<double>::infinity();
+    lse[r] =
+        visible[r] > 0 ? row_max + std::log(row_sum[r]) : -std::numeric_limits<double>::infinity();
   }
+  // Four keys per pass over a row's accumulator: one load and store of it per four products
+  // (the accumulator traffic, not the arithmetic, bounds this loop).
+  constexpr std::int64_t kKeysPerPass = 4;
   std::fill(out, out + in.rows * dim, 0.0);
-  for (std::int64_t j = 0; j < keys; ++j) {
-    const double* v_row = in.v + j * dim;
+  for (std::int64_t j0 = 0; j0 < keys; j0 += kKeysPerPass) {
+    const double* v = in.v + j0 * dim;
     for (std::int64_t r = 0; r < in.rows; ++r) {
-      if (j >= visible[r]) continue;
-      const double weight = weights[r * keys + j];
+      const double* w = weights.data() + r * keys + j0;
       double* o = out + r * dim;
-      for (int d = 0; d < dim; ++d) o[d] += weight * v_row[d];
+      if (j0 + kKeysPerPass <= visible[r]) {
+        for (int d = 0; d < dim; ++d) {
+          o[d] +=
+              (w[0] * v[d] + w[1] * v[dim + d]) + (w[2] * v[2 * dim + d] + w[3] * v[3 * dim + d]);
+        }
+      } else {
+        for (std::int64_t j = 0; j < visible[r] - j0; ++j) {
+          for (int d = 0; d < dim; ++d) o[d] += w[j] * v[j * dim + d];
+        }
+      }
     }
   }
   for (std::int64_t r = 0; r < in.rows; ++r) {

@@ -56,8 +56,8 @@ void reference_attention_f64(const core::AttentionProblem& problem, std::vector<
   if (lse != nullptr) lse->assign(static_cast<std::size_t>(rows), 0.0);
   run_reference(problem, [&](const QueryBlock& blk, const std::vector<double>& block_out,
                              const std::vector<double>& block_lse) {
-    const std::int64_t row0 = (blk.batch * problem.heads_q + blk.head_q) * problem.len_q +
-                              blk.first_row;
+    const std::int64_t row0 =
+        (blk.batch * problem.heads_q + blk.head_q) * problem.len_q + blk.first_row;
     std::copy(block_out.begin(), block_out.end(), out.begin() + row0 * problem.head_dim);
     if (lse != nullptr) std::copy(block_lse.begin(), block_lse.end(), lse->begin() + row0);
   });

@@ -7,17 +7,25 @@ namespace {
 
 float element_to_float(const void* base, DType dtype, std::int64_t index) {
   switch (dtype) {
-    case DType::kFloat16: return fp16_to_float(static_cast<const std::uint16_t*>(base)[index]);
-    case DType::kBFloat16: return bf16_to_float(static_cast<const std::uint16_t*>(base)[index]);
-    default: return static_cast<const float*>(base)[index];
+    case DType::kFloat16:
+      return fp16_to_float(static_cast<const std::uint16_t*>(base)[index]);
+    case DType::kBFloat16:
+      return bf16_to_float(static_cast<const std::uint16_t*>(base)[index]);
+    default:
+      return static_cast<const float*>(base)[index];
   }
 }
 
 void store_element(void* base, DType dtype, std::int64_t index, float value) {
   switch (dtype) {
-    case DType::kFloat16: static_cast<std::uint16_t*>(base)[index] = float_to_fp16(value); break;
-    case DType::kBFloat16: static_cast<std::uint16_t*>(base)[index] = float_to_bf16(value); break;
-    default: static_cast<float*>(base)[index] = value;
+    case DType::kFloat16:
+      static_cast<std::uint16_t*>(base)[index] = float_to_fp16(value);
+      break;
+    case DType::kBFloat16:
+      static_cast<std::uint16_t*>(base)[index] = float_to_bf16(value);
+      break;
+    default:
+      static_cast<float*>(base)[index] = value;
   }
 }
 

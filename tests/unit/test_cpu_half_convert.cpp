@@ -50,7 +50,8 @@ void expect_round_to_nearest_even(float x, Encode encode, Decode decode) {
   if (std::isinf(got)) return;  // overflow is checked separately
   const double error = std::fabs(got - x);
   for (int step : {-1, 1}) {
-    const auto neighbour_code = static_cast<std::uint16_t>((code & 0x7FFF) + step) | (code & 0x8000);
+    const auto neighbour_code =
+        static_cast<std::uint16_t>((code & 0x7FFF) + step) | (code & 0x8000);
     const double neighbour = decode(neighbour_code);
     if (std::isnan(neighbour) || (code & 0x7FFF) + step < 0) continue;
     const double neighbour_error = std::fabs(neighbour - x);

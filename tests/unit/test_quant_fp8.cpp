@@ -15,8 +15,8 @@ namespace {
 // The value of a code from the format's definition, by integer arithmetic only.
 double e4m3_value_from_definition(int code) {
   const int sign = code >> 7, exponent = (code >> 3) & 0xF, mantissa = code & 7;
-  const double magnitude = exponent == 0 ? std::ldexp(mantissa, -9)
-                                         : std::ldexp(8 + mantissa, exponent - 10);
+  const double magnitude =
+      exponent == 0 ? std::ldexp(mantissa, -9) : std::ldexp(8 + mantissa, exponent - 10);
   return sign ? -magnitude : magnitude;
 }
 

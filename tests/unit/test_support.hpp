@@ -1,10 +1,9 @@
 // Shared helpers of the CPU unit tests: a printed random seed, the input families the accuracy
 // tests and the bench use, and an AttentionProblem over host buffers in either layout.
 //
-//   auto rng = seeded_rng();                        // prints the seed; SAGEATTN_TEST_SEED replays it
-//   ProblemSpec spec; spec.len_q = 65; ...
-//   HostProblem hp(spec, rng);                      // random q, k, v of spec.family
-//   cpu::emulate_attention(hp.problem, quant::kTileSm80);
+//   auto rng = seeded_rng();                        // prints the seed; SAGEATTN_TEST_SEED replays
+//   it ProblemSpec spec; spec.len_q = 65; ... HostProblem hp(spec, rng);                      //
+//   random q, k, v of spec.family cpu::emulate_attention(hp.problem, quant::kTileSm80);
 //   std::vector<float> out = hp.out.to_bhnd();      // [B, Hq, Nq, D] whatever the layout
 #pragma once
 
@@ -24,25 +23,30 @@ namespace sageattn::testing {
 // A fresh seed each run, printed so a failure can be replayed with SAGEATTN_TEST_SEED=<seed>.
 inline std::mt19937_64 seeded_rng() {
   std::uint64_t seed = std::random_device{}();
-  if (const char* forced = std::getenv("SAGEATTN_TEST_SEED")) seed = std::strtoull(forced, nullptr, 10);
+  if (const char* forced = std::getenv("SAGEATTN_TEST_SEED"))
+    seed = std::strtoull(forced, nullptr, 10);
   std::cout << "[ seed     ] SAGEATTN_TEST_SEED=" << seed << "\n";
   return std::mt19937_64(seed);
 }
 
 // Input distributions (every tensor gets per-channel standard deviations uniform in [1, 3]):
 enum class InputFamily {
-  kGaussian,       // plain gaussian
-  kKChannelBias,   // + a per-channel bias on K, std 8 (the outliers K smoothing removes)
-  kKAndVBias,      // + the K bias and a per-channel bias on V, std 8 (what smooth_v targets)
-  kHeavyTailed,    // student-t with 3 degrees of freedom (rare large values)
+  kGaussian,      // plain gaussian
+  kKChannelBias,  // + a per-channel bias on K, std 8 (the outliers K smoothing removes)
+  kKAndVBias,     // + the K bias and a per-channel bias on V, std 8 (what smooth_v targets)
+  kHeavyTailed,   // student-t with 3 degrees of freedom (rare large values)
 };
 
 inline const char* to_string(InputFamily family) {
   switch (family) {
-    case InputFamily::kGaussian: return "gaussian";
-    case InputFamily::kKChannelBias: return "k_bias";
-    case InputFamily::kKAndVBias: return "k_v_bias";
-    default: return "heavy_tailed";
+    case InputFamily::kGaussian:
+      return "gaussian";
+    case InputFamily::kKChannelBias:
+      return "k_bias";
+    case InputFamily::kKAndVBias:
+      return "k_v_bias";
+    default:
+      return "heavy_tailed";
   }
 }
 
@@ -59,7 +63,10 @@ struct HostTensor {
   HostTensor(DType t, Layout l, std::int64_t b, std::int64_t h, std::int64_t n, int d)
       : dtype(t), layout(l), batch(b), heads(h), tokens(n), head_dim(d) {
     const auto size = static_cast<std::size_t>(b * h * n * d);
-    if (t == DType::kFloat32) floats.assign(size, 0.0f); else half_bits.assign(size, 0);
+    if (t == DType::kFloat32)
+      floats.assign(size, 0.0f);
+    else
+      half_bits.assign(size, 0);
   }
 
   core::TokenStrides strides() const {
@@ -67,20 +74,26 @@ struct HostTensor {
     if (layout == Layout::kHND) return {heads * tokens * d, tokens * d, d};
     return {tokens * heads * d, d, heads * d};
   }
-  void* data() { return dtype == DType::kFloat32 ? static_cast<void*>(floats.data()) : half_bits.data(); }
+  void* data() {
+    return dtype == DType::kFloat32 ? static_cast<void*>(floats.data()) : half_bits.data();
+  }
   std::size_t index(std::int64_t b, std::int64_t h, std::int64_t n, int d) const {
     return static_cast<std::size_t>(strides().offset(b, h, n) + d);
   }
   float get(std::int64_t b, std::int64_t h, std::int64_t n, int d) const {
     const std::size_t i = index(b, h, n, d);
     if (dtype == DType::kFloat32) return floats[i];
-    return dtype == DType::kFloat16 ? cpu::fp16_to_float(half_bits[i]) : cpu::bf16_to_float(half_bits[i]);
+    return dtype == DType::kFloat16 ? cpu::fp16_to_float(half_bits[i])
+                                    : cpu::bf16_to_float(half_bits[i]);
   }
   // Stores x rounded to the tensor's dtype (fp16 saturates, so heavy tails stay finite).
   void set(std::int64_t b, std::int64_t h, std::int64_t n, int d, float x) {
     const std::size_t i = index(b, h, n, d);
-    if (dtype == DType::kFloat32) floats[i] = x;
-    else half_bits[i] = dtype == DType::kFloat16 ? cpu::float_to_fp16_saturate(x) : cpu::float_to_bf16(x);
+    if (dtype == DType::kFloat32)
+      floats[i] = x;
+    else
+      half_bits[i] =
+          dtype == DType::kFloat16 ? cpu::float_to_fp16_saturate(x) : cpu::float_to_bf16(x);
   }
   // The values in [B, H, N, D] order.
   std::vector<float> to_bhnd() const {
@@ -94,7 +107,8 @@ struct HostTensor {
   }
 };
 
-// Fills a tensor from a family; `bias_std` adds one N(0, bias_std) offset per (batch, head, channel).
+// Fills a tensor from a family; `bias_std` adds one N(0, bias_std) offset per (batch, head,
+// channel).
 inline void fill_random(HostTensor& t, std::mt19937_64& rng, bool heavy_tailed, float bias_std) {
   std::uniform_real_distribution<float> channel_std(1.0f, 3.0f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -138,7 +152,8 @@ struct HostProblem {
         v(s.dtype, s.layout, s.batch, s.heads_kv, s.len_kv, s.head_dim),
         out(s.dtype, s.layout, s.batch, s.heads_q, s.len_q, s.head_dim) {
     const bool heavy = s.family == InputFamily::kHeavyTailed;
-    const bool k_bias = s.family == InputFamily::kKChannelBias || s.family == InputFamily::kKAndVBias;
+    const bool k_bias =
+        s.family == InputFamily::kKChannelBias || s.family == InputFamily::kKAndVBias;
     fill_random(q, rng, heavy, 0.0f);
     fill_random(k, rng, heavy, k_bias ? 8.0f : 0.0f);
     fill_random(v, rng, heavy, s.family == InputFamily::kKAndVBias ? 8.0f : 0.0f);
