@@ -1,29 +1,20 @@
-// sageattn from C++: attention over fp16 tensors in host memory (the CPU emulation of the
-// quantized kernels); pass CUDA pointers and Device{DeviceKind::kCUDA, 0} to run on the GPU.
+// sageattn from C++: causal attention over fp16 tensors in host memory, which runs the CPU
+// emulation of the quantized kernels. CUDA pointers with Device{DeviceKind::kCUDA, 0} run on the
+// GPU.
 #include <sageattn/sageattn.hpp>
 
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
-// fp16 bit pattern of a float in [-2, 2] (no rounding subtleties needed for example data).
-std::uint16_t to_fp16(float x) {
-  const int exponent = x == 0 ? -15 : static_cast<int>(std::floor(std::log2(std::fabs(x))));
-  if (exponent < -14) return 0;
-  const float mantissa = std::fabs(x) / std::ldexp(1.0f, exponent) - 1.0f;
-  return static_cast<std::uint16_t>((x < 0 ? 0x8000 : 0) | ((exponent + 15) << 10) |
-                                    static_cast<int>(mantissa * 1024.0f + 0.5f));
-}
-
 int main() {
   const std::int64_t batch = 1, heads = 8, tokens = 256, head_dim = 128;
-  const std::int64_t count = batch * heads * tokens * head_dim;
-  std::vector<std::uint16_t> q(count), k(count), v(count), out(count);
-  for (std::int64_t i = 0; i < count; ++i) {
-    q[i] = to_fp16(std::sin(0.01f * i));
-    k[i] = to_fp16(std::cos(0.02f * i));
-    v[i] = to_fp16(std::sin(0.03f * i + 1.0f));
+  const std::size_t count = batch * heads * tokens * head_dim;
+  std::vector<std::uint16_t> q(count), k(count), v(count), out(count);  // fp16 bit patterns
+  for (std::size_t i = 0; i < count; ++i) {
+    q[i] = static_cast<std::uint16_t>(0x3000 + i % 512);  // values in [0.125, 0.25)
+    k[i] = static_cast<std::uint16_t>(0x3400 + i % 256);
+    v[i] = static_cast<std::uint16_t>(0xB800 + i % 128);
   }
   std::vector<float> lse(batch * heads * tokens);
 
@@ -38,14 +29,13 @@ int main() {
       TensorView::contiguous3(lse.data(), DType::kFloat32, {batch, heads, tokens});
 
   sageattn::Options options;
-  options.causal = true;  // qk_quant, pv_precision: kAuto (INT8 per-warp QK, FP8 PV)
+  options.causal = true;  // qk_quant and pv_precision stay kAuto: INT8 per-warp QK, FP8 PV
   const sageattn::Status status =
       sageattn::attention(q_view, k_view, v_view, out_view, &lse_view, options);
   if (!status.ok()) {
     std::fprintf(stderr, "sageattn: %s\n", status.message().c_str());
     return 1;
   }
-  std::printf("lse[0, 0, 255] = %.4f, out[0, 0, 255, 0] bits = 0x%04x\n", lse[tokens - 1],
-              out[(tokens - 1) * head_dim]);
+  std::printf("lse[0, 0, 255] = %.4f\n", lse[tokens - 1]);
   return 0;
 }

@@ -56,13 +56,23 @@ TEST_P(ValidCallTest, MatchesTheReference) {
   }
 }
 
+std::string call_name(const ::testing::TestParamInfo<CallParams>& info) {
+  const auto [backend, layout, causal, len_q] = info.param;
+  const char* backend_name = backend == Backend::kCpuReference   ? "reference"
+                             : backend == Backend::kCpuEmulation ? "emulation"
+                                                                 : "auto";
+  return std::string(backend_name) + (layout == Layout::kNHD ? "_NHD" : "_HND") +
+         (causal ? "_causal" : "") + "_q" + std::to_string(len_q);
+}
+
 INSTANTIATE_TEST_SUITE_P(Api, ValidCallTest,
                          ::testing::Combine(::testing::Values(Backend::kCpuReference,
                                                               Backend::kCpuEmulation,
                                                               Backend::kAuto),
                                             ::testing::Values(Layout::kHND, Layout::kNHD),
                                             ::testing::Bool(),
-                                            ::testing::Values(std::int64_t{17}, std::int64_t{40})));
+                                            ::testing::Values(std::int64_t{17}, std::int64_t{40})),
+                         call_name);
 
 TEST(ApiCalls, LayoutsAgreeExactly) {
   ApiTestCall hnd(1, 4, 2, 9, 13, 128, Layout::kHND);
