@@ -6,7 +6,9 @@
 #include <limits>
 #include <tuple>
 
+#include "core/attention.hpp"
 #include "cpu/half_convert.hpp"
+#include "quant/tile_shapes.hpp"
 #include "sageattn/metrics.hpp"
 #include "test_api_fixture.hpp"
 
@@ -73,6 +75,20 @@ INSTANTIATE_TEST_SUITE_P(Api, ValidCallTest,
                                             ::testing::Bool(),
                                             ::testing::Values(std::int64_t{17}, std::int64_t{40})),
                          call_name);
+
+// The Hopper tile groups tokens differently (16-row warp slabs, 128-key blocks); the accuracy
+// bound is the same.
+TEST(ApiCalls, EmulatingTheSm90TileMatchesTheReference) {
+  ApiTestCall call(1, 4, 2, 150, 300, 128);
+  call.options.causal = true;
+  const Status status = core::attention_with_cpu_tile(call.q, call.k, call.v, call.out, &call.lse,
+                                                      call.options, {}, nullptr, quant::kTileSm90);
+  ASSERT_TRUE(status.ok()) << status.message();
+  const ApiTestCall reference = reference_of(call);
+  const std::vector<float> out = output_as_float(call);
+  const std::vector<float> expected = output_as_float(reference);
+  EXPECT_GE(compare_outputs(out.data(), expected.data(), out.size()).cosine_similarity, 0.995);
+}
 
 TEST(ApiCalls, LayoutsAgreeExactly) {
   ApiTestCall hnd(1, 4, 2, 9, 13, 128, Layout::kHND);

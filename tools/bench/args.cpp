@@ -33,6 +33,7 @@ const Choice<InputFamily> kFamilyChoices[] = {{"gaussian", InputFamily::kGaussia
                                               {"kbias", InputFamily::kKBias},
                                               {"vbias", InputFamily::kVBias},
                                               {"heavy", InputFamily::kHeavy}};
+const Choice<CpuTile> kCpuTileChoices[] = {{"sm80", CpuTile::kSm80}, {"sm90", CpuTile::kSm90}};
 const Choice<DType> kDTypeChoices[] = {{"fp16", DType::kFloat16}, {"bf16", DType::kBFloat16}};
 const Choice<Layout> kLayoutChoices[] = {{"HND", Layout::kHND}, {"NHD", Layout::kNHD}};
 
@@ -116,6 +117,8 @@ bool apply_value(std::string_view flag, std::string_view value, BenchConfig* con
   if (flag == "--dtype") return parse_choice(value, kDTypeChoices, &config->dtype, expected);
   if (flag == "--backend") return parse_choice(value, kBackendChoices, &config->backend, expected);
   if (flag == "--family") return parse_families(value, &config->families, expected);
+  if (flag == "--cpu-tile")
+    return parse_choice(value, kCpuTileChoices, &config->cpu_tile, expected);
   if (flag == "--json") {
     config->json_path = value;
     return true;
@@ -149,6 +152,7 @@ bool apply_switch(std::string_view flag, BenchConfig* config) {
 }  // namespace
 
 const char* to_string(InputFamily family) { return name_of(kFamilyChoices, family); }
+const char* to_string(CpuTile tile) { return name_of(kCpuTileChoices, tile); }
 const char* to_string(QKQuant qk) { return name_of(kQKChoices, qk); }
 const char* to_string(PVPrecision pv) { return name_of(kPVChoices, pv); }
 const char* to_string(Backend backend) { return name_of(kBackendChoices, backend); }
@@ -187,6 +191,7 @@ Method
   --qk auto|int8-block|int8-warp|int8-thread|int4-thread|none
   --pv auto|fp8|fp16|fp16acc16   --no-smooth-k  --smooth-q  --smooth-v
   --backend auto|cuda|cpu-emulation|cpu-reference
+  --cpu-tile sm80|sm90   the kernel tile the CPU emulation reproduces (default sm80)
 Inputs
   --family gaussian|kbias|vbias|heavy|all (or a comma-separated list; default all)
   --seed S (default: fresh each run, printed)

@@ -18,7 +18,11 @@ enum class InputFamily : std::uint8_t {
   kHeavy,     // Student-t (3 degrees of freedom) tails with the gaussian's channel spread
 };
 
+// Which kernel's tile the CPU emulation reproduces (it decides which tokens share a scale).
+enum class CpuTile : std::uint8_t { kSm80, kSm90 };
+
 const char* to_string(InputFamily family);
+const char* to_string(CpuTile tile);
 const char* to_string(QKQuant qk);
 const char* to_string(PVPrecision pv);
 const char* to_string(Backend backend);
@@ -37,6 +41,7 @@ struct BenchConfig {
   PVPrecision pv = PVPrecision::kAuto;
   DType dtype = DType::kFloat16;
   Backend backend = Backend::kAuto;
+  CpuTile cpu_tile = CpuTile::kSm80;
   bool smooth_k = true;
   bool smooth_q = false;
   bool smooth_v = false;

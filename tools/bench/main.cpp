@@ -7,6 +7,7 @@
 #include <random>
 
 #include "plan.hpp"
+#include "quant/tile_shapes.hpp"
 #include "report.hpp"
 
 namespace sageattn::bench {
@@ -27,6 +28,10 @@ void clear_progress() {
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
 }
 
+quant::TileShape cpu_tile_shape(CpuTile tile) {
+  return tile == CpuTile::kSm90 ? quant::kTileSm90 : quant::kTileSm80;
+}
+
 ResultRow measure(const BenchConfig& config, const Target& target, const RunSpec& spec,
                   std::uint64_t seed, std::size_t index, std::size_t count) {
   ResultRow row;
@@ -42,8 +47,9 @@ ResultRow measure(const BenchConfig& config, const Target& target, const RunSpec
   const HostInputs inputs = generate_inputs(spec.shape, spec.family, seed + index);
   progress(index, count, spec, target.gpu ? "running on the GPU" : "running on the CPU");
   const Timing timing = timing_for(config, target);
-  row.run = target.gpu ? run_on_gpu(*target.gpu, spec.shape, inputs, options, timing)
-                       : run_on_cpu(spec.shape, inputs, options, timing);
+  row.run = target.gpu
+                ? run_on_gpu(*target.gpu, spec.shape, inputs, options, timing)
+                : run_on_cpu(spec.shape, inputs, options, cpu_tile_shape(config.cpu_tile), timing);
   if (row.run.status.ok() && config.reference) {
     progress(index, count, spec, "fp64 reference");
     ReferenceCheck check;

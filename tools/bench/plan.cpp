@@ -27,6 +27,12 @@ ProblemShape resolve_shape(const BenchConfig& config, bool on_gpu) {
   return shape;
 }
 
+std::string cpu_description(const BenchConfig& config, const std::string& why) {
+  if (config.backend == Backend::kCpuReference) return "CPU reference, fp64 (" + why + ")";
+  return std::string("CPU emulation of the ") + to_string(config.cpu_tile) + " kernel tile (" +
+         why + ")";
+}
+
 }  // namespace
 
 Options options_for(const BenchConfig& config, const Target& target, bool causal) {
@@ -54,10 +60,7 @@ Timing timing_for(const BenchConfig& config, const Target& target) {
 
 bool choose_target(const BenchConfig& config, Target* target, std::string* error) {
   if (config.backend == Backend::kCpuEmulation || config.backend == Backend::kCpuReference) {
-    *target = {std::nullopt,
-               std::string(config.backend == Backend::kCpuReference ? "CPU reference (fp64)"
-                                                                    : "CPU emulation") +
-                   " (requested)"};
+    *target = {std::nullopt, cpu_description(config, "requested")};
     return true;
   }
   std::string why_not;
@@ -81,7 +84,7 @@ bool choose_target(const BenchConfig& config, Target* target, std::string* error
     *error = "--backend cuda: " + why_not;
     return false;
   }
-  *target = {std::nullopt, "CPU emulation (" + why_not + ")"};
+  *target = {std::nullopt, cpu_description(config, why_not)};
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "reference_check.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "core/validate.hpp"
@@ -9,14 +10,15 @@
 namespace sageattn::bench {
 namespace {
 
-// About 10 s of fp64 multiply-adds on two cores.
-constexpr double kReferenceMacBudget = 8e9;
+// A few seconds of fp64 multiply-adds per hardware thread (the reference runs on all of them).
+constexpr double kReferenceMacsPerThread = 4e9;
 constexpr std::int64_t kMinimumRows = 16;
 
 std::int64_t rows_within_budget(const ProblemShape& shape) {
+  const double budget = kReferenceMacsPerThread * std::max(1u, std::thread::hardware_concurrency());
   const double macs_per_row = 2.0 * static_cast<double>(shape.batch * shape.heads) *
                               static_cast<double>(shape.kv_seq) * shape.dim;
-  const auto affordable = static_cast<std::int64_t>(kReferenceMacBudget / macs_per_row);
+  const auto affordable = static_cast<std::int64_t>(budget / macs_per_row);
   return std::clamp(affordable, std::min(kMinimumRows, shape.seq), shape.seq);
 }
 

@@ -22,6 +22,7 @@ std::string shape_label(const ProblemShape& s, bool causal) {
 }
 
 std::string method_label(const ResultRow& row) {
+  if (row.run.exact) return "exact (fp64)";
   std::string label = std::string(to_string(row.run.qk)) + "/" + to_string(row.run.pv);
   if (!row.smooth_k) label += " -k";
   if (row.smooth_q) label += " +q";
@@ -113,8 +114,10 @@ bool write_json(const std::string& path, const std::string& device,
          << (s.layout == Layout::kNHD ? "NHD" : "HND") << "\", \"dtype\": \""
          << (s.dtype == DType::kBFloat16 ? "bf16" : "fp16")
          << "\", \"causal\": " << (row.causal ? "true" : "false") << ", \"family\": \""
-         << to_string(row.family) << "\", \"qk\": \"" << to_string(row.run.qk) << "\", \"pv\": \""
-         << to_string(row.run.pv) << "\", \"smooth_k\": " << (row.smooth_k ? "true" : "false")
+         << to_string(row.family) << "\", \"qk\": \""
+         << (row.run.exact ? "exact" : to_string(row.run.qk)) << "\", \"pv\": \""
+         << (row.run.exact ? "exact" : to_string(row.run.pv))
+         << "\", \"smooth_k\": " << (row.smooth_k ? "true" : "false")
          << ", \"smooth_q\": " << (row.smooth_q ? "true" : "false")
          << ", \"smooth_v\": " << (row.smooth_v ? "true" : "false")
          << ", \"backend\": " << json_string(row.run.backend);

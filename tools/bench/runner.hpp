@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "inputs.hpp"
+#include "quant/granularity.hpp"
 
 namespace sageattn::bench {
 
@@ -19,6 +20,7 @@ double median(std::vector<double> values);
 struct RunOutcome {
   Status status;
   std::string backend;          // what ran, e.g. "CUDA sm_90 (NVIDIA H100)" or "CPU emulation"
+  bool exact = false;           // the fp64 reference ran: qk and pv do not apply
   QKQuant qk = QKQuant::kAuto;  // the options after kAuto was resolved for the device
   PVPrecision pv = PVPrecision::kAuto;
   std::vector<std::uint16_t> out;  // host copy, the layout and dtype of q
@@ -28,9 +30,10 @@ struct RunOutcome {
   std::optional<double> kernel_ms;
 };
 
-// The public call on CPU tensors (the emulation, or the reference when options.backend says so).
+// The public call on CPU tensors (the emulation with this kernel tile, or the reference when
+// options.backend says so).
 RunOutcome run_on_cpu(const ProblemShape& shape, const HostInputs& inputs, Options options,
-                      Timing timing);
+                      quant::TileShape tile, Timing timing);
 
 struct GpuDevice {
   int index = 0;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/attention.hpp"
 #include "core/validate.hpp"
 #include "runner.hpp"
 
@@ -13,7 +14,7 @@ double median(std::vector<double> values) {
 }
 
 RunOutcome run_on_cpu(const ProblemShape& shape, const HostInputs& inputs, Options options,
-                      Timing timing) {
+                      quant::TileShape tile, Timing timing) {
   RunOutcome outcome;
   outcome.out.assign(inputs.q.size(), 0);
   // The views only read through const pointers; TensorView holds a plain void*.
@@ -30,13 +31,14 @@ RunOutcome run_on_cpu(const ProblemShape& shape, const HostInputs& inputs, Optio
   if (!outcome.status.ok()) return outcome;
   outcome.qk = call.problem.qk_quant;
   outcome.pv = call.problem.pv_precision;
-  outcome.backend =
-      call.backend == Backend::kCpuReference ? "CPU reference (fp64)" : "CPU emulation";
+  outcome.exact = call.backend == Backend::kCpuReference;
+  outcome.backend = outcome.exact ? "CPU reference (fp64)" : "CPU emulation";
 
   std::vector<double> times_ms;
   for (int i = 0; i < timing.warmup + timing.iters; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    outcome.status = attention(q, k, v, out, nullptr, options);
+    outcome.status =
+        core::attention_with_cpu_tile(q, k, v, out, nullptr, options, {}, nullptr, tile);
     const std::chrono::duration<double, std::milli> elapsed =
         std::chrono::steady_clock::now() - start;
     if (!outcome.status.ok()) return outcome;
