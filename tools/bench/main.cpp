@@ -80,7 +80,7 @@ int run_bench(int argc, char** argv) {
   }
   const std::uint64_t seed = config.seed ? config.seed : std::random_device{}() | 1u;
   const std::vector<RunSpec> runs = plan_runs(config, target);
-  std::printf("backend: %s\nseed: %llu   timing: median of %d iterations after %d warm-up%s\n\n",
+  std::printf("backend: %s\nseed: %llu   timing: median of %d iteration(s) after %d warm-up run(s)%s\n\n",
               target.description.c_str(), static_cast<unsigned long long>(seed),
               timing_for(config, target).iters, timing_for(config, target).warmup,
               config.reference ? "" : "   (no reference: accuracy not measured)");
