@@ -1,5 +1,6 @@
 // The CPU backends: the fp64 reference (ground truth) and the emulation of the quantized pipeline
-// (what the GPU kernels compute, step by step). Both are multithreaded over (batch, head).
+// (what the GPU kernels compute, step by step). Both are multithreaded over blocks of query rows
+// (parallel_for.hpp); emulation.cpp and emulation_stages.hpp document the emulated arithmetic.
 #pragma once
 
 #include <vector>

@@ -22,6 +22,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/emulation_stages.hpp"
+#include "cpu/fixed_order_dot.hpp"
 #include "cpu/half_convert.hpp"
 #include "cpu/parallel_for.hpp"
 #include "cpu/tensor_io.hpp"
@@ -87,21 +88,6 @@ void decode_kv(const core::AttentionProblem& p, const QuantizedInputs& qi, Index
   kv.v_mean = qi.v_mean.data() + head * dim;
 }
 
-// Eight interleaved fp32 partial sums: one fixed order (the tensor cores' order is unspecified,
-// any fp32 order has the same error bound) that the compiler vectorises.
-float dot_fp32(const float* a, const float* b, int n) {
-  constexpr int kLanes = 8;
-  float partial[kLanes] = {};
-  int d = 0;
-  for (; d + kLanes <= n; d += kLanes) {
-    for (int t = 0; t < kLanes; ++t) partial[t] += a[d + t] * b[d + t];
-  }
-  float sum = 0.0f;
-  for (float s : partial) sum += s;
-  for (; d < n; ++d) sum += a[d] * b[d];
-  return sum;
-}
-
 std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, int n) {
   std::int32_t sum = 0;
   for (int d = 0; d < n; ++d)
@@ -142,7 +128,7 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
     if (j >= r.key_limit) {
       logit = kNegInf;
     } else if (c.qi.qmax == 0) {
-      logit = dot_fp32(r.q_values, c.kv.k_values.data() + j * dim, dim) *
+      logit = fixed_order_dot(r.q_values, c.kv.k_values.data() + j * dim, dim) *
               quant::softmax_log2_factor(c.p.sm_scale);
     } else {
       const std::int32_t dot = dot_int8(r.q_codes, c.kv.k_codes.data() + j * dim, dim);

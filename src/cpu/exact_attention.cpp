@@ -5,25 +5,9 @@
 #include <limits>
 #include <vector>
 
+#include "cpu/fixed_order_dot.hpp"
+
 namespace sageattn::cpu {
-namespace {
-
-// Eight interleaved partial sums: a fixed summation order the compiler can vectorise (a plain
-// sequential fp64 sum cannot be reordered without -ffast-math).
-double dot(const double* a, const double* b, int n) {
-  constexpr int kLanes = 8;
-  double partial[kLanes] = {};
-  int d = 0;
-  for (; d + kLanes <= n; d += kLanes) {
-    for (int t = 0; t < kLanes; ++t) partial[t] += a[d + t] * b[d + t];
-  }
-  double sum = 0;
-  for (double p : partial) sum += p;
-  for (; d < n; ++d) sum += a[d] * b[d];
-  return sum;
-}
-
-}  // namespace
 
 void exact_attention_rows(const ExactAttentionRows& in, double* out, double* lse) {
   if (in.rows == 0) return;
@@ -41,7 +25,7 @@ void exact_attention_rows(const ExactAttentionRows& in, double* out, double* lse
   for (std::int64_t j = 0; j < keys; ++j) {
     for (std::int64_t r = 0; r < in.rows; ++r) {
       if (j < visible[r])
-        weights[r * keys + j] = in.sm_scale * dot(in.q + r * dim, in.k + j * dim, dim);
+        weights[r * keys + j] = in.sm_scale * fixed_order_dot(in.q + r * dim, in.k + j * dim, dim);
     }
   }
   std::vector<double> row_sum(static_cast<std::size_t>(in.rows), 0.0);

@@ -39,14 +39,14 @@ std::vector<std::pair<QKQuant, PVPrecision>> mode_pairs() {
 TEST(AttentionSemantics, RowsThatSeeNoKeyGiveZeroAndMinusInfinityLse) {
   auto rng = testing::seeded_rng();
   for (const auto& [qk, pv] : mode_pairs()) {
-    ProblemSpec spec;
-    spec.len_q = 140;  // rows 0..114 see no key: more than a whole 128-row Q block
-    spec.len_kv = 25;
-    spec.causal = true;
-    spec.qk_quant = qk;
-    spec.pv_precision = pv;
-    spec.smooth_q = qk == QKQuant::kInt8PerWarp;
-    spec.smooth_v = pv == PVPrecision::kFp8Fp32Accum;
+    // Rows 0..114 see no key: more than a whole 128-row Q block.
+    ProblemSpec spec{.len_q = 140,
+                     .len_kv = 25,
+                     .causal = true,
+                     .qk_quant = qk,
+                     .pv_precision = pv,
+                     .smooth_q = qk == QKQuant::kInt8PerWarp,
+                     .smooth_v = pv == PVPrecision::kFp8Fp32Accum};
     HostProblem hp(spec, rng);
     for (const Backend& backend : backends()) {
       hp.rebind();
@@ -80,14 +80,13 @@ TEST(AttentionSemantics, RowsThatSeeNoKeyGiveZeroAndMinusInfinityLse) {
 TEST(AttentionSemantics, GqaEqualsRepeatedKvHeads) {
   auto rng = testing::seeded_rng();
   for (const auto& [qk, pv] : mode_pairs()) {
-    ProblemSpec spec;
-    spec.heads_q = 6;
-    spec.heads_kv = 2;
-    spec.len_q = 37;
-    spec.len_kv = 70;
-    spec.causal = true;
-    spec.qk_quant = qk;
-    spec.pv_precision = pv;
+    ProblemSpec spec{.heads_q = 6,
+                     .heads_kv = 2,
+                     .len_q = 37,
+                     .len_kv = 70,
+                     .causal = true,
+                     .qk_quant = qk,
+                     .pv_precision = pv};
     HostProblem grouped(spec, rng);
     spec.heads_kv = spec.heads_q;
     HostProblem repeated(spec, rng);
@@ -115,14 +114,13 @@ TEST(AttentionSemantics, GqaEqualsRepeatedKvHeads) {
 TEST(AttentionSemantics, HndAndNhdLayoutsGiveIdenticalResults) {
   auto rng = testing::seeded_rng();
   for (const auto& [qk, pv] : mode_pairs()) {
-    ProblemSpec spec;
-    spec.batch = 2;
-    spec.heads_q = 4;
-    spec.heads_kv = 2;
-    spec.len_q = 65;
-    spec.len_kv = 63;
-    spec.qk_quant = qk;
-    spec.pv_precision = pv;
+    ProblemSpec spec{.batch = 2,
+                     .heads_q = 4,
+                     .heads_kv = 2,
+                     .len_q = 65,
+                     .len_kv = 63,
+                     .qk_quant = qk,
+                     .pv_precision = pv};
     HostProblem hnd(spec, rng);
     spec.layout = Layout::kNHD;
     HostProblem nhd(spec, rng);

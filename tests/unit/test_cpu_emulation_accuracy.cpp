@@ -135,13 +135,12 @@ TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
   auto rng = testing::seeded_rng();
   for (InputFamily family : {InputFamily::kGaussian, InputFamily::kKChannelBias,
                              InputFamily::kKAndVBias, InputFamily::kHeavyTailed}) {
-    ProblemSpec spec;
-    spec.heads_q = 4;
-    spec.heads_kv = 2;
-    spec.len_q = 256;
-    spec.len_kv = 256;
-    spec.head_dim = 128;
-    spec.family = family;
+    ProblemSpec spec{.heads_q = 4,
+                     .heads_kv = 2,
+                     .len_q = 256,
+                     .len_kv = 256,
+                     .head_dim = 128,
+                     .family = family};
     HostProblem hp(spec, rng);
     std::vector<double> ref, ref_lse;
     reference_attention_f64(hp.problem, ref, &ref_lse);
@@ -182,11 +181,7 @@ TEST(EmulationAccuracy, PartialTilesAndUnequalLengths) {
       {17, 65}, {65, 17}, {1, 1000}, {1000, 1}, {63, 1000}};
   for (const auto& [len_q, len_kv] : lengths) {
     for (bool causal : {false, true}) {
-      ProblemSpec spec;
-      spec.heads_q = 4;
-      spec.len_q = len_q;
-      spec.len_kv = len_kv;
-      spec.causal = causal;
+      ProblemSpec spec{.heads_q = 4, .len_q = len_q, .len_kv = len_kv, .causal = causal};
       HostProblem hp(spec, rng);
       std::vector<double> ref, ref_lse;
       reference_attention_f64(hp.problem, ref, &ref_lse);
@@ -209,13 +204,12 @@ TEST(EmulationAccuracy, PartialTilesAndUnequalLengths) {
 // with fp8 PV. Each must beat the same run without it; smooth_q must stay within the bounds.
 TEST(EmulationAccuracy, SmoothingHelpsWhereItShould) {
   auto rng = testing::seeded_rng();
-  ProblemSpec spec;
-  spec.heads_q = 4;
-  spec.len_q = 256;
-  spec.len_kv = 256;
-  spec.head_dim = 128;
-  spec.family = InputFamily::kKAndVBias;
-  spec.qk_quant = QKQuant::kInt8PerBlock;
+  ProblemSpec spec{.heads_q = 4,
+                   .len_q = 256,
+                   .len_kv = 256,
+                   .head_dim = 128,
+                   .family = InputFamily::kKAndVBias,
+                   .qk_quant = QKQuant::kInt8PerBlock};
   HostProblem hp(spec, rng);
   std::vector<double> ref, ref_lse;
   reference_attention_f64(hp.problem, ref, &ref_lse);
@@ -238,12 +232,7 @@ TEST(EmulationAccuracy, SmoothingHelpsWhereItShould) {
 // The perf-sized case of issue 2 (1 x 8 x 4096 x 128, default modes): prints the CPU timings.
 TEST(EmulationAccuracy, PerfSizedProblem) {
   auto rng = testing::seeded_rng();
-  ProblemSpec spec;
-  spec.heads_q = 8;
-  spec.heads_kv = 8;
-  spec.len_q = 4096;
-  spec.len_kv = 4096;
-  spec.head_dim = 128;
+  ProblemSpec spec{.heads_q = 8, .heads_kv = 8, .len_q = 4096, .len_kv = 4096, .head_dim = 128};
   HostProblem hp(spec, rng);
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

@@ -32,17 +32,17 @@ class EmulationStages : public ::testing::TestWithParam<StageCase> {
  protected:
   void SetUp() override {
     const StageCase c = GetParam();
-    ProblemSpec spec;
-    spec.batch = 2;
-    spec.heads_q = 4;
-    spec.heads_kv = 2;
-    spec.len_q = 150;  // partial last tiles on both operands
-    spec.len_kv = 97;
-    spec.family = testing::InputFamily::kKAndVBias;
-    spec.qk_quant = c.qk;
-    spec.pv_precision = c.pv;
-    spec.smooth_q = c.smooth_q;
-    spec.smooth_v = c.smooth_v;
+    // partial last tiles on both operands
+    ProblemSpec spec{.batch = 2,
+                     .heads_q = 4,
+                     .heads_kv = 2,
+                     .len_q = 150,
+                     .len_kv = 97,
+                     .family = testing::InputFamily::kKAndVBias,
+                     .qk_quant = c.qk,
+                     .pv_precision = c.pv,
+                     .smooth_q = c.smooth_q,
+                     .smooth_v = c.smooth_v};
     auto rng = testing::seeded_rng();
     hp = std::make_unique<HostProblem>(spec, rng);
     qi = quantize_inputs(hp->problem, c.tile);

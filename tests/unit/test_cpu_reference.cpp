@@ -39,10 +39,7 @@ double relative_distance(const std::vector<double>& a, const std::vector<double>
 TEST(Reference, MatchesNaiveSoftmaxOfEveryRow) {
   auto rng = testing::seeded_rng();
   for (bool causal : {false, true}) {
-    ProblemSpec spec;
-    spec.len_q = 9;
-    spec.len_kv = 13;
-    spec.causal = causal;
+    ProblemSpec spec{.len_q = 9, .len_kv = 13, .causal = causal};
     HostProblem hp(spec, rng);
     std::vector<double> out, lse;
     reference_attention_f64(hp.problem, out, &lse);
@@ -75,10 +72,7 @@ TEST(Reference, MatchesNaiveSoftmaxOfEveryRow) {
 // evaluated with mu = the emulation's fp32 K mean (k - mu is exact in fp64).
 TEST(Reference, KSmoothingLeavesOutputUnchangedAndShiftsLseByTheStageShift) {
   auto rng = testing::seeded_rng();
-  ProblemSpec spec;
-  spec.len_q = 70;
-  spec.len_kv = 90;
-  spec.family = testing::InputFamily::kKChannelBias;
+  ProblemSpec spec{.len_q = 70, .len_kv = 90, .family = testing::InputFamily::kKChannelBias};
   for (bool causal : {false, true}) {
     spec.causal = causal;
     HostProblem hp(spec, rng);
@@ -116,11 +110,7 @@ TEST(Reference, KSmoothingLeavesOutputUnchangedAndShiftsLseByTheStageShift) {
 // row equals non-causal attention of that one query over exactly those keys.
 TEST(Reference, CausalRowEqualsAttentionOverItsVisibleKeys) {
   auto rng = testing::seeded_rng();
-  ProblemSpec spec;
-  spec.len_q = 23;
-  spec.len_kv = 61;
-  spec.causal = true;
-  spec.layout = Layout::kNHD;
+  ProblemSpec spec{.len_q = 23, .len_kv = 61, .layout = Layout::kNHD, .causal = true};
   HostProblem hp(spec, rng);
   std::vector<double> out, lse;
   reference_attention_f64(hp.problem, out, &lse);
@@ -146,10 +136,7 @@ TEST(Reference, CausalRowEqualsAttentionOverItsVisibleKeys) {
 TEST(Reference, WritesRoundedOutputAndFp32Lse) {
   auto rng = testing::seeded_rng();
   for (DType dtype : {DType::kFloat16, DType::kBFloat16}) {
-    ProblemSpec spec;
-    spec.dtype = dtype;
-    spec.len_q = 33;
-    spec.len_kv = 40;
+    ProblemSpec spec{.len_q = 33, .len_kv = 40, .dtype = dtype};
     HostProblem hp(spec, rng);
     std::vector<double> out, lse;
     reference_attention_f64(hp.problem, out, &lse);
