@@ -25,18 +25,32 @@ sageattn_status record(const Status& status) {
   return static_cast<sageattn_status>(status.code());
 }
 
-// Runs `body` (which returns a Status) and turns any escaping exception into a status.
+// Short enough for the string's inline buffer, so assigning it cannot allocate, hence cannot throw.
+constexpr const char* kOutOfMemoryMessage = "out of memory";
+
+sageattn_status record_internal_error(const char* message) noexcept {
+  try {
+    last_error = message;
+    return SAGEATTN_INTERNAL;
+  } catch (...) {
+    last_error = kOutOfMemoryMessage;
+    return SAGEATTN_OUT_OF_MEMORY;
+  }
+}
+
+// Runs `body` (which returns a Status) and turns any escaping exception into a status: nothing
+// may unwind through a C caller.
 template <class Body>
-sageattn_status guarded(Body&& body) {
+sageattn_status guarded(Body&& body) noexcept {
   try {
     return record(body());
   } catch (const std::bad_alloc&) {
-    last_error = "out of memory";  // fits the small-string buffer: assigning cannot allocate
+    last_error = kOutOfMemoryMessage;
     return SAGEATTN_OUT_OF_MEMORY;
   } catch (const std::exception& error) {
-    return record({StatusCode::kInternal, error.what()});
+    return record_internal_error(error.what());
   } catch (...) {
-    return record({StatusCode::kInternal, "unknown exception"});
+    return record_internal_error("unknown exception");
   }
 }
 
