@@ -65,7 +65,7 @@ void decode_kv(const core::AttentionProblem& p, const QuantizedInputs& qi, Index
   const Index elements = qi.k_pad * dim;
   if (qi.qmax == 0) {
     const std::uint16_t* k16 = qi.k_fp16.data() + head * elements;
-    kv.k_values.assign(k16, k16 + elements);
+    kv.k_values.resize(at(elements));
     std::transform(k16, k16 + elements, kv.k_values.begin(), fp16_to_float);
   } else {
     const Index code_dim = qi.int4 ? dim / 2 : dim;
@@ -127,15 +127,17 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
     float& logit = s[j - tile_start];
     if (j >= r.key_limit) {
       logit = kNegInf;
-    } else if (c.qi.qmax == 0) {
+      continue;
+    }
+    if (c.qi.qmax == 0) {
       logit = fixed_order_dot(r.q_values, c.kv.k_values.data() + j * dim, dim) *
               quant::softmax_log2_factor(c.p.sm_scale);
     } else {
       const std::int32_t dot = dot_int8(r.q_codes, c.kv.k_codes.data() + j * dim, dim);
       logit = quant::dequantize_logit(
           dot, r.q_scale, c.kv.k_scales[quant::k_scale_group(j, c.qi.granularity, c.qi.tile)]);
-      if (r.q_mean_logits != nullptr) logit += r.q_mean_logits[j];
     }
+    if (r.q_mean_logits != nullptr) logit += r.q_mean_logits[j];
   }
 }
 

@@ -229,6 +229,30 @@ TEST(EmulationAccuracy, SmoothingHelpsWhereItShould) {
             accuracy_bound(spec.family, spec.qk_quant, spec.pv_precision).max_relative_l1);
 }
 
+// smooth_q moves each Q block's mean out of the quantized operand and adds its logits back in
+// fp32; on zero-mean Q that must cost (almost) nothing in every QK mode, kNone included.
+TEST(EmulationAccuracy, SmoothQCorrectionIsExactEnough) {
+  auto rng = testing::seeded_rng();
+  ProblemSpec spec{.heads_q = 4,
+                   .len_q = 200,
+                   .len_kv = 300,
+                   .head_dim = 128,
+                   .pv_precision = PVPrecision::kFp16Fp32Accum};
+  HostProblem hp(spec, rng);
+  std::vector<double> ref, ref_lse;
+  reference_attention_f64(hp.problem, ref, &ref_lse);
+  for (QKQuant qk : {QKQuant::kInt8PerBlock, QKQuant::kInt8PerWarp, QKQuant::kInt8PerThread,
+                     QKQuant::kInt4PerThread, QKQuant::kNone}) {
+    hp.problem.qk_quant = qk;
+    hp.problem.smooth_q = false;
+    const double without = emulation_accuracy(hp, quant::kTileSm90, ref, ref_lse).out.relative_l1;
+    hp.problem.smooth_q = true;
+    const double with = emulation_accuracy(hp, quant::kTileSm90, ref, ref_lse).out.relative_l1;
+    std::printf("%-11s relL1 without smooth_q %.5f, with %.5f\n", qk_name(qk), without, with);
+    EXPECT_LE(with, 1.25 * without + 3e-4) << qk_name(qk);
+  }
+}
+
 // The perf-sized case of issue 2 (1 x 8 x 4096 x 128, default modes): prints the CPU timings.
 TEST(EmulationAccuracy, PerfSizedProblem) {
   auto rng = testing::seeded_rng();
