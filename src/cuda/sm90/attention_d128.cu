@@ -1,0 +1,10 @@
+// Instantiations of the Hopper kernel for head dim 128.
+#include "cuda/sm90/launch_kernel.cuh"
+
+namespace sageattn::cuda::sm90 {
+
+template Status launch_kernel<128, __half>(const TensorMaps&, const KernelParams&, int, cudaStream_t);
+template Status launch_kernel<128, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
+                                                 cudaStream_t);
+
+}  // namespace sageattn::cuda::sm90

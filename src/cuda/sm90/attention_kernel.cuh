@@ -1,0 +1,59 @@
+// The Hopper SageAttention2 kernel: the composition of its stages.
+//   warpgroup 0     producer (producer.hpp): TMA loads of Q, K, V into the stage ring
+//   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue
+// Registers move from the producer to the consumers with setmaxnreg; the kernel is compiled with
+// a 1-CTA-per-SM register cap (__launch_bounds__(kThreads, 1)) so setmaxnreg is honoured.
+#pragma once
+
+#include "cuda/common/mbarrier.hpp"
+#include "cuda/common/tma.hpp"
+#include "cuda/sm90/consumer.hpp"
+#include "cuda/sm90/producer.hpp"
+#include "cuda/sm90/tile_scheduler.hpp"
+
+namespace sageattn::cuda::sm90 {
+
+template <int kRegisters>
+__device__ __forceinline__ void set_register_count_increase() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kRegisters));
+}
+template <int kRegisters>
+__device__ __forceinline__ void set_register_count_decrease() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kRegisters));
+}
+
+template <int kHeadDim, typename Out>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_kernel(const __grid_constant__ TensorMaps maps, const __grid_constant__ KernelParams p) {
+  using Traits = KernelTraits<kHeadDim>;
+  extern __shared__ std::uint8_t smem_raw[];
+  auto& smem = *reinterpret_cast<typename Traits::SharedStorage*>(
+      (reinterpret_cast<std::uintptr_t>(smem_raw) + 1023) & ~std::uintptr_t{1023});
+  const int warpgroup = threadIdx.x / kWarpgroupThreads;
+  const int thread = threadIdx.x % kWarpgroupThreads;
+
+  if (threadIdx.x == 0) {
+    device::tma_prefetch_descriptor(&maps.q);
+    device::tma_prefetch_descriptor(&maps.k);
+    device::tma_prefetch_descriptor(&maps.v);
+    device::mbarrier_init(&smem.q_full, 1);
+    for (int s = 0; s < Traits::kStages; ++s) {
+      device::mbarrier_init(&smem.k_full[s], 1);
+      device::mbarrier_init(&smem.v_full[s], 1);
+      device::mbarrier_init(&smem.kv_empty[s], kConsumerWarps);
+    }
+    device::mbarrier_init_fence();
+  }
+  __syncthreads();
+
+  const WorkTile work = work_tile_of(p, blockIdx.x);
+  if (warpgroup == 0) {
+    set_register_count_decrease<kProducerRegisters>();
+    if (thread == 0) produce<kHeadDim>(maps, p, work, smem);
+  } else {
+    set_register_count_increase<kConsumerRegisters>();
+    consume<kHeadDim, Out>(p, work, smem, warpgroup - 1, thread);
+  }
+}
+
+}  // namespace sageattn::cuda::sm90

@@ -1,0 +1,77 @@
+// The Hopper kernel's tile choices and shared-memory layout, in one place.
+//
+// A CTA owns kBlockQ = 128 query rows of one (batch, head): two consumer warpgroups of 64 rows
+// each (one wgmma M = 64 slab), and one producer warpgroup whose first thread issues the TMA
+// loads. K/V tiles of kBlockK = 128 keys stream through a ring of kStages buffers.
+//
+// Shared-memory operand layouts (all K-major, as 8-bit wgmma requires, swizzled by TMA):
+//   Q  [128 rows][D bytes]       row = query token;   swizzle width = D bytes (128B or 64B)
+//   K  [128 rows][D bytes]       row = key slot;      row r holds key key_of_slot(r) (below)
+//   Vt [D rows][128 bytes]       row = channel;       bytes = keys in natural order, 128B swizzle
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cuda/common/wgmma.hpp"
+#include "quant/tile_shapes.hpp"
+
+namespace sageattn::cuda::sm90 {
+
+inline constexpr quant::TileShape kTile = quant::kTileSm90;
+inline constexpr int kBlockQ = kTile.block_q;
+inline constexpr int kBlockK = kTile.block_k;
+inline constexpr int kWarpgroupThreads = 128;
+inline constexpr int kConsumerWarpgroups = 2;
+inline constexpr int kRowsPerConsumer = kBlockQ / kConsumerWarpgroups;
+inline constexpr int kThreads = kWarpgroupThreads * (1 + kConsumerWarpgroups);
+inline constexpr int kConsumerWarps = kConsumerWarpgroups * kWarpgroupThreads / 32;
+// Register split after setmaxnreg: the producer needs a handful, the consumers hold the S, O and
+// per-tile PV accumulators. 24 * 128 + 240 * 256 fits the 64K-register file.
+inline constexpr int kProducerRegisters = 24;
+inline constexpr int kConsumerRegisters = 240;
+inline constexpr int kKStep = 32;  // k of one 8-bit wgmma
+
+static_assert(kTile.warp_q == 16, "per-warp Q scales follow the 16-row wgmma slab of a warp");
+static_assert(kRowsPerConsumer == 64, "one consumer warpgroup = one m64 wgmma slab");
+static_assert(kBlockK == 128, "S = Q K^T is one m64n128 wgmma chain; V^T rows are 128 bytes");
+
+// The S accumulator gives lane l columns 8j + 2(l%4) + {0,1}; the fp8 A fragment of the PV wgmma
+// wants k = 4(l%4)..+3 and 16 + 4(l%4)..+3 of each 32-key step. Instead of shuffling P between
+// lanes, the K tile is loaded with its rows permuted (TMA walks a 5-D view of K) so that the key
+// in S column c is exactly the key the A fragment expects at that register byte:
+//   c = e + 2t + 8 j0 + 16 u   holds key   e + 2 j0 + 4t + 16 u   (e, j0 in {0,1}, t in 0..3).
+__host__ __device__ constexpr int key_of_slot(int c) {
+  return (c & 1) | (((c >> 3) & 1) << 1) | (((c >> 1) & 3) << 2) | ((c >> 4) << 4);
+}
+
+template <int kHeadDim>
+struct KernelTraits {
+  static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim 64 or 128");
+  static constexpr int kHeadDimV = kHeadDim;
+  static constexpr int kStages = 2;
+  // Q and K rows are kHeadDim bytes: the swizzle spans one row.
+  static constexpr device::SmemSwizzle kQkSwizzle =
+      kHeadDim == 128 ? device::SmemSwizzle::k128B : device::SmemSwizzle::k64B;
+  static constexpr std::uint32_t kQkGroupStride = 8 * kHeadDim;  // bytes between 8-row groups
+  static constexpr std::uint32_t kVGroupStride = 8 * kBlockK;
+  static constexpr int kQBytes = kBlockQ * kHeadDim;
+  static constexpr int kKBytes = kBlockK * kHeadDim;
+  static constexpr int kVBytes = kHeadDim * kBlockK;
+
+  // Offsets are multiples of 1024 bytes: the swizzle pattern repeats every 1024 bytes and the
+  // wgmma descriptors assume a tile starts at phase 0.
+  struct SharedStorage {
+    alignas(1024) std::uint8_t q[kQBytes];
+    alignas(1024) std::uint8_t k[kStages][kKBytes];
+    alignas(1024) std::uint8_t v[kStages][kVBytes];
+    std::uint64_t q_full;
+    std::uint64_t k_full[kStages];
+    std::uint64_t v_full[kStages];
+    std::uint64_t kv_empty[kStages];
+  };
+  // Dynamic shared memory is only 16-byte aligned: the kernel rounds its base up to 1024.
+  static constexpr std::size_t kSmemBytes = sizeof(SharedStorage) + 1024;
+};
+
+}  // namespace sageattn::cuda::sm90

@@ -1,0 +1,24 @@
+// Launch of one instantiation of the kernel (included by the per-head-dim translation units).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "cuda/common/cuda_check.hpp"
+#include "cuda/sm90/attention_kernel.cuh"
+#include "cuda/sm90/launch_kernel.hpp"
+
+namespace sageattn::cuda::sm90 {
+
+template <int kHeadDim, typename Out>
+Status launch_kernel(const TensorMaps& maps, const KernelParams& params, int ctas,
+                     cudaStream_t stream) {
+  constexpr auto smem_bytes = static_cast<int>(KernelTraits<kHeadDim>::kSmemBytes);
+  // Above 48 KB a kernel must opt in; done once per instantiation (thread-safe static init).
+  static const cudaError_t opt_in = cudaFuncSetAttribute(
+      attention_kernel<kHeadDim, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
+  if (Status s = cuda_status(opt_in, "cudaFuncSetAttribute(sm90 attention)"); !s.ok()) return s;
+  attention_kernel<kHeadDim, Out><<<ctas, kThreads, smem_bytes, stream>>>(maps, params);
+  return launch_status("sm90 attention kernel");
+}
+
+}  // namespace sageattn::cuda::sm90

@@ -1,0 +1,122 @@
+// Online softmax of one K/V tile on the S = Q K^T accumulator fragment of a consumer thread, in
+// the exp2 domain (Q's scale carries sm_scale * log2 e). A thread holds two query rows (g, g+8 of
+// its warp's slab) and, per row, 32 of the tile's 128 keys (kernel_traits.hpp: key_of_slot).
+//
+// The arithmetic follows cpu/emulation.cpp: s = dot * (q_scale * k_scale), masked keys -inf,
+// m' = max(m, max s), base = m' (0 if m' = -inf), alpha = exp2(m - base), p = exp2(s - base).
+// Here p is produced pre-multiplied by kFp8PScale (exp2(s - base + log2 448)), the value the
+// e4m3 conversion needs; the row sum l is kept in the same unit and divided out at the end.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "cuda/sm90/kernel_traits.hpp"
+#include "quant/numeric_constants.hpp"
+
+namespace sageattn::cuda::sm90 {
+
+inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+inline constexpr float kLog2Fp8PScale = 8.807354922057604f;  // log2(448)
+inline constexpr int kSFragment = kBlockK / 2;                // S registers per thread (m64n128)
+inline constexpr int kPvSteps = kBlockK / kKStep;             // k-steps of the PV wgmma
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Exact int32 -> fp32 for |x| < 2^22 with an integer add and a float subtract (both full-rate
+// pipes; I2F runs at a quarter of that). The largest INT8 dot of D = 128 is 127^2 * 128 < 2^21.
+__device__ __forceinline__ float small_int_to_float(std::int32_t x) {
+  constexpr std::int32_t kMagicBits = 0x4B400000;  // 1.5 * 2^23
+  return __int_as_float(x + kMagicBits) - 12582912.0f;
+}
+
+__device__ __forceinline__ std::uint32_t pack_e4m3x4(float b0, float b1, float b2, float b3) {
+  std::uint16_t low, high;
+  // cvt packs its first source into the upper byte.
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(low) : "f"(b1), "f"(b0));
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(high) : "f"(b3), "f"(b2));
+  return static_cast<std::uint32_t>(low) | (static_cast<std::uint32_t>(high) << 16);
+}
+
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xFFFFFFFFu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xFFFFFFFFu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xFFFFFFFFu, x, 1);
+  return x + __shfl_xor_sync(0xFFFFFFFFu, x, 2);
+}
+
+// Running state of the thread's two rows. l is partial (this thread's keys only) until finish().
+struct OnlineSoftmax {
+  float m[2] = {kNegInf, kNegInf};
+  float l[2] = {0.0f, 0.0f};
+
+  // Consumes one tile's dot products; writes P as the e4m3 A fragments of the PV wgmma and the
+  // factor alpha by which the running output must be rescaled. `key_limit` holds, per row, the
+  // number of visible keys of this tile (keys at or past it are masked), used when `masked`.
+  __device__ __forceinline__ void step(const std::int32_t (&dot)[kSFragment],
+                                       const float (&qk_scale)[2], bool masked,
+                                       const int (&key_limit)[2], int lane_t,
+                                       std::uint32_t (&p_fp8)[kPvSteps][4], float (&alpha)[2]) {
+    float s[kSFragment];
+#pragma unroll
+    for (int i = 0; i < kSFragment; ++i) {
+      const int chunk = i / 4;  // 8-column chunk J; its parity j0 picks the K scale
+      s[i] = small_int_to_float(dot[i]) * qk_scale[chunk & 1];
+      if (masked) {
+        const int key = key_of_slot(8 * chunk + 2 * lane_t + (i & 1));
+        if (key >= key_limit[(i >> 1) & 1]) s[i] = kNegInf;
+      }
+    }
+    float base[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float tile_max = kNegInf;
+#pragma unroll
+      for (int i = 0; i < kSFragment; ++i) {
+        if (((i >> 1) & 1) == h) tile_max = fmaxf(tile_max, s[i]);
+      }
+      const float m_new = fmaxf(m[h], quad_max(tile_max));
+      const float anchor = m_new == kNegInf ? 0.0f : m_new;
+      alpha[h] = fast_exp2(m[h] - anchor);
+      m[h] = m_new;
+      base[h] = anchor - kLog2Fp8PScale;
+    }
+    float tile_sum[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int i = 0; i < kSFragment; ++i) {
+      const int h = (i >> 1) & 1;
+      s[i] = fast_exp2(s[i] - base[h]);
+      tile_sum[h] += s[i];
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) l[h] = l[h] * alpha[h] + tile_sum[h];
+    // A fragment of k-step kk: chunks J = 4kk..4kk+3; a[0]/a[2] row g from chunks (4kk, 4kk+1) /
+    // (4kk+2, 4kk+3), a[1]/a[3] the same for row g+8 (registers 4J+2, 4J+3).
+#pragma unroll
+    for (int kk = 0; kk < kPvSteps; ++kk) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int j0 = 4 * (4 * kk + 2 * half) + 2 * h;
+          const int j1 = j0 + 4;
+          p_fp8[kk][2 * half + h] = pack_e4m3x4(s[j0], s[j0 + 1], s[j1], s[j1 + 1]);
+        }
+      }
+    }
+  }
+
+  // Row sums over the quad; returns them (in kFp8PScale units) for the epilogue.
+  __device__ __forceinline__ void finish(float (&row_sum)[2]) const {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) row_sum[h] = quad_sum(l[h]);
+  }
+};
+
+}  // namespace sageattn::cuda::sm90
