@@ -26,6 +26,7 @@
 #include "cpu/half_convert.hpp"
 #include "cpu/parallel_for.hpp"
 #include "cpu/tensor_io.hpp"
+#include "cpu/weighted_row_sum.hpp"
 #include "quant/fp8_e4m3.hpp"
 #include "quant/int_quant.hpp"
 
@@ -48,10 +49,18 @@ const std::array<float, 256>& e4m3_values() {
   return table;
 }
 
+// Codes (INT4 unpacked) as int16: an int16 x int16 -> int32 multiply-add is the pattern the
+// compiler turns into pmaddwd; int8 operands would be widened element by element instead.
+std::vector<std::int16_t> widened_codes(const std::int8_t* codes, Index tokens, int dim,
+                                        bool int4) {
+  const std::vector<std::int8_t> unpacked = unpack_codes(codes, tokens, dim, int4);
+  return {unpacked.begin(), unpacked.end()};
+}
+
 // One (batch, kv head)'s K and V as the main loop reads them, decoded to values once.
 struct KvOperands {
-  std::vector<std::int8_t> k_codes;  // [k_pad, D], INT4 unpacked (quantized modes)
-  std::vector<float> k_values;       // [k_pad, D] fp16 K (kNone)
+  std::vector<std::int16_t> k_codes;  // [k_pad, D] (quantized modes), widened: see dot_codes
+  std::vector<float> k_values;        // [k_pad, D] fp16 K (kNone)
   const float* k_scales = nullptr;
   std::vector<float> v_values;  // [k_pad, D]: e4m3 code values (fp8) or fp16 values
   const float* v_scales = nullptr;
@@ -69,8 +78,8 @@ void decode_kv(const core::AttentionProblem& p, const QuantizedInputs& qi, Index
     std::transform(k16, k16 + elements, kv.k_values.begin(), fp16_to_float);
   } else {
     const Index code_dim = qi.int4 ? dim / 2 : dim;
-    kv.k_codes =
-        unpack_codes(qi.k_codes.data() + head * qi.k_pad * code_dim, qi.k_pad, p.head_dim, qi.int4);
+    kv.k_codes = widened_codes(qi.k_codes.data() + head * qi.k_pad * code_dim, qi.k_pad, p.head_dim,
+                               qi.int4);
     kv.k_scales = qi.k_scales.data() + head * qi.k_scale_count;
   }
   kv.v_values.resize(at(elements));
@@ -88,10 +97,10 @@ void decode_kv(const core::AttentionProblem& p, const QuantizedInputs& qi, Index
   kv.v_mean = qi.v_mean.data() + head * dim;
 }
 
-std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, int n) {
+// The integer dot of two code rows, exact in int32 like the tensor cores' IMMA.
+std::int32_t dot_codes(const std::int16_t* a, const std::int16_t* b, int n) {
   std::int32_t sum = 0;
-  for (int d = 0; d < n; ++d)
-    sum += static_cast<std::int32_t>(a[d]) * static_cast<std::int32_t>(b[d]);
+  for (int d = 0; d < n; ++d) sum += std::int32_t{a[d]} * std::int32_t{b[d]};
   return sum;
 }
 
@@ -99,7 +108,7 @@ std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, int n) {
 struct RowState {
   Index row = 0;        // token index in Q
   Index key_limit = 0;  // keys [0, key_limit) are visible (causal and length masks)
-  const std::int8_t* q_codes = nullptr;
+  const std::int16_t* q_codes = nullptr;
   const float* q_values = nullptr;
   float q_scale = 0.0f;
   const float* q_mean_logits = nullptr;
@@ -116,9 +125,10 @@ struct BlockContext {
 
 // Per-block scratch, allocated once rather than per (row, tile).
 struct TileScratch {
-  std::vector<float> s;      // [block_k] logits, then probabilities
-  std::vector<float> acc;    // [D] the tile's PV accumulator
-  std::vector<float> chunk;  // [D] one fp16 mma k-step (kFp16Fp16Accum)
+  std::vector<float> s;          // [block_k] logits, then probabilities
+  std::vector<float> p_operand;  // [block_k] P as the PV mma reads it (e4m3 or fp16 values)
+  std::vector<float> acc;        // [D] the tile's PV accumulator
+  std::vector<float> chunk;      // [D] one fp16 mma k-step (kFp16Fp16Accum)
 };
 
 void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, float* s) {
@@ -133,7 +143,7 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
       logit = fixed_order_dot(r.q_values, c.kv.k_values.data() + j * dim, dim) *
               quant::softmax_log2_factor(c.p.sm_scale);
     } else {
-      const std::int32_t dot = dot_int8(r.q_codes, c.kv.k_codes.data() + j * dim, dim);
+      const std::int32_t dot = dot_codes(r.q_codes, c.kv.k_codes.data() + j * dim, dim);
       logit = quant::dequantize_logit(
           dot, r.q_scale, c.kv.k_scales[quant::k_scale_group(j, c.qi.granularity, c.qi.tile)]);
     }
@@ -153,9 +163,9 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScr
   switch (c.p.pv_precision) {
     case PVPrecision::kFp8Fp32Accum:
       for (int j = 0; j < keys; ++j) {
-        const float p8 = e4m3_values()[quant::float_to_e4m3(p[j] * quant::kFp8PScale)];
-        for (int d = 0; d < dim; ++d) acc[at(d)] += p8 * v[j * dim + d];
+        scratch.p_operand[at(j)] = e4m3_values()[quant::float_to_e4m3(p[j] * quant::kFp8PScale)];
       }
+      add_weighted_rows(scratch.p_operand.data(), v, keys, dim, acc.data());
       for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[at(d)];
       break;
     case PVPrecision::kFp16Fp16Accum: {
@@ -218,7 +228,7 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
   const QuantizedInputs& qi = c.qi;
   const int dim = p.head_dim;
   const Index head = blk.batch * p.heads_q + blk.head_q;
-  std::vector<std::int8_t> q_codes;
+  std::vector<std::int16_t> q_codes;
   std::vector<float> q_values;
   if (qi.qmax == 0) {
     const std::uint16_t* q16 = qi.q_fp16.data() + (head * qi.q_pad + blk.first_row) * dim;
@@ -226,8 +236,8 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
     std::transform(q16, q16 + blk.rows * dim, q_values.begin(), fp16_to_float);
   } else {
     const Index code_dim = qi.int4 ? dim / 2 : dim;
-    q_codes = unpack_codes(qi.q_codes.data() + (head * qi.q_pad + blk.first_row) * code_dim,
-                           blk.rows, dim, qi.int4);
+    q_codes = widened_codes(qi.q_codes.data() + (head * qi.q_pad + blk.first_row) * code_dim,
+                            blk.rows, dim, qi.int4);
   }
   std::vector<float> out(at(blk.rows * dim), 0.0f);
   std::vector<RowState> rows(at(blk.rows));
@@ -253,7 +263,8 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
     last_tile_end = std::max(last_tile_end, row.key_limit);
   }
   // Tile-major like the kernel: each K/V tile stays in cache while every row of the block uses it.
-  TileScratch scratch{std::vector<float>(at(qi.tile.block_k)), std::vector<float>(at(dim)),
+  TileScratch scratch{std::vector<float>(at(qi.tile.block_k)),
+                      std::vector<float>(at(qi.tile.block_k)), std::vector<float>(at(dim)),
                       std::vector<float>(at(dim))};
   for (Index tile_start = 0; tile_start < last_tile_end; tile_start += qi.tile.block_k) {
     for (RowState& row : rows) {
