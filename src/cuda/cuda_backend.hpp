@@ -21,4 +21,11 @@ std::size_t workspace_bytes(const core::AttentionProblem& problem, int capabilit
 Status attention(const core::AttentionProblem& problem, int capability, void* workspace,
                  void* stream);
 
+// The two halves of attention(), for benchmarks and tests that time or check them apart:
+// the quantization pre-pass into `workspace`, then the attention kernel over its buffers.
+Status quantize(const core::AttentionProblem& problem, int capability, void* workspace,
+                void* stream);
+Status attend_quantized(const core::AttentionProblem& problem, int capability,
+                        const void* workspace, void* stream);
+
 }  // namespace sageattn::cuda

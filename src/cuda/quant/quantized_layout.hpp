@@ -16,6 +16,10 @@
 //                                            sm_scale*log2(e), added to the dequantized logits
 //   lse_shift fp32  [B, Hq, Nq]              sm_scale * (q_i . k_mean): LSE of the exact logits
 //                                            = LSE of the smoothed ones + lse_shift
+//   stats     [B, Hkv, stats_chunks, D] x {fp64 K sum, fp64 V sum, fp32 V min, fp32 V max}
+//                                            pre-pass scratch (kernels ignore it): the first
+//                                            launch's per-chunk partial sums, so the means need
+//                                            no atomics, no zeroed memory and no third launch
 #pragma once
 
 #include <cstddef>
@@ -33,8 +37,15 @@ struct QuantizedLayout {
   // Byte offsets into the workspace; kNone for buffers this configuration does not use.
   static constexpr std::size_t kNone = ~std::size_t{0};
   std::size_t q_codes, q_scales, k_codes, k_scales, k_mean, v_fp8, v_fp16, v_scales, v_mean,
-      q_mean_logits, lse_shift, total_bytes;
+      q_mean_logits, lse_shift, stats, total_bytes;
+  int stats_chunks;         // token chunks of the pre-pass statistics launch
+  std::int64_t stats_chunk_len;  // tokens per chunk (a multiple of 64)
 };
+
+// Chunks of at most 16 keep the second launch's per-CTA re-summation of the partial sums cheap
+// (16 x D doubles from L2) while giving the statistics launch B*Hkv*16 CTAs at long lengths.
+inline constexpr int kMaxStatsChunks = 16;
+inline constexpr int kStatsChunkQuantum = 64;
 
 struct LayoutRequest {
   std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
@@ -78,6 +89,10 @@ inline QuantizedLayout plan_quantized_layout(const LayoutRequest& r) {
   l.q_mean_logits = r.smooth_q ? take(bq * (l.q_pad / r.tile.block_q) * l.k_pad * 4)
                                : QuantizedLayout::kNone;
   l.lse_shift = r.want_lse ? take(bq * r.len_q * 4) : QuantizedLayout::kNone;
+  const std::int64_t quanta = (r.len_kv + kStatsChunkQuantum - 1) / kStatsChunkQuantum;
+  l.stats_chunks = static_cast<int>(quanta < kMaxStatsChunks ? quanta : kMaxStatsChunks);
+  l.stats_chunk_len = (quanta + l.stats_chunks - 1) / l.stats_chunks * kStatsChunkQuantum;
+  l.stats = take(bk * static_cast<std::size_t>(l.stats_chunks) * d * (8 + 8 + 4 + 4));
   l.total_bytes = cursor;
   return l;
 }

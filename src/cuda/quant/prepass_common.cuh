@@ -1,0 +1,98 @@
+// Shared pieces of the two pre-pass launches: the thread layout over a token tile, addressing of
+// the strided inputs and of the workspace, and the per-head statistics.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/quant/prepass_params.hpp"
+#include "quant/int_quant.hpp"
+
+namespace sageattn::cuda::prepass {
+
+inline constexpr int kThreads = 256;
+inline constexpr int kChannelsPerThread = 8;  // one 16-byte load of 16-bit elements
+inline constexpr int kMaxTileRows = 128;      // the largest block_q / block_k of any tile shape
+
+// A row of D channels is read by D/8 consecutive lanes; a pass of the CTA covers kRows rows.
+template <int D>
+struct TileThreads {
+  static constexpr int kLanesPerRow = D / kChannelsPerThread;
+  static constexpr int kRows = kThreads / kLanesPerRow;
+  static constexpr int kMaxIters = kMaxTileRows / kRows;
+  static __device__ int channel() { return (threadIdx.x % kLanesPerRow) * kChannelsPerThread; }
+  static __device__ int row() { return threadIdx.x / kLanesPerRow; }
+};
+
+__device__ inline const std::uint16_t* token_row(const StridedInput& in, std::int64_t b,
+                                                 std::int64_t h, std::int64_t n) {
+  return in.data + b * in.batch + h * in.head + n * in.token;
+}
+
+template <typename T>
+__device__ inline T* buffer(const PrepassParams& p, std::size_t offset) {
+  return reinterpret_cast<T*>(p.workspace + offset);
+}
+
+// The statistics launch's partial results, [B*Hkv, chunks, D] each.
+struct StatsView {
+  double* k_sum;
+  double* v_sum;
+  float* v_min;
+  float* v_max;
+};
+
+__device__ inline StatsView stats_view(const PrepassParams& p) {
+  const std::size_t n = static_cast<std::size_t>(p.layout.batch * p.layout.heads_kv) *
+                        p.layout.stats_chunks * p.layout.head_dim;
+  auto* k_sum = buffer<double>(p, p.layout.stats);
+  auto* v_min = reinterpret_cast<float*>(k_sum + 2 * n);
+  return {k_sum, k_sum + n, v_min, v_min + n};
+}
+
+// Per-channel statistics of one (batch, kv head), from the partials: fp64 sums are exact for
+// 16-bit inputs, so summing the chunks in any order gives the CPU's bits (quant/int_quant.hpp).
+// Fills k_mean, v_mean and the fp8 channel scales of smoothed V in shared memory.
+template <int D>
+__device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, float* k_mean,
+                                float* v_mean, float* v_scale) {
+  const StatsView stats = stats_view(p);
+  for (int d = threadIdx.x; d < D; d += kThreads) {
+    double k_sum = 0.0;
+    double v_sum = 0.0;
+    float v_min = INFINITY;
+    float v_max = -INFINITY;
+    for (int c = 0; c < p.layout.stats_chunks; ++c) {
+      const std::size_t at = (static_cast<std::size_t>(kv_head) * p.layout.stats_chunks + c) * D + d;
+      k_sum += stats.k_sum[at];
+      v_sum += stats.v_sum[at];
+      v_min = fminf(v_min, stats.v_min[at]);
+      v_max = fmaxf(v_max, stats.v_max[at]);
+    }
+    k_mean[d] = p.smooth_k ? quant::mean_from_sum(k_sum, p.layout.len_kv) : 0.0f;
+    v_mean[d] = p.smooth_v ? quant::mean_from_sum(v_sum, p.layout.len_kv) : 0.0f;
+    // Rounding is monotonic, so max |v - mean| over tokens is reached at the largest or the
+    // smallest v: the same fp32 value the CPU finds by scanning the smoothed channel.
+    const float amax = fmaxf(0.0f, fmaxf(fabsf(v_max - v_mean[d]), fabsf(v_min - v_mean[d])));
+    v_scale[d] = p.fp8_v ? quant::fp8_channel_scale(amax) : 0.0f;
+  }
+}
+
+// Largest |x| of a row, reduced over the lanes that share it (consecutive lanes of one warp).
+template <int D>
+__device__ inline float row_amax(const float (&x)[kChannelsPerThread]) {
+  float amax = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kChannelsPerThread; ++i) amax = fmaxf(amax, fabsf(x[i]));
+#pragma unroll
+  for (int offset = TileThreads<D>::kLanesPerRow / 2; offset > 0; offset /= 2) {
+    amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, offset));
+  }
+  return amax;
+}
+
+// Non-negative floats order like their bit patterns, so an unsigned atomicMax is a float max.
+__device__ inline void atomic_max_nonnegative(float* target, float value) {
+  atomicMax(reinterpret_cast<unsigned int*>(target), __float_as_uint(value));
+}
+
+}  // namespace sageattn::cuda::prepass

@@ -1,0 +1,109 @@
+// Pre-pass launch 2: one CTA per tile of Q (block_q rows), of K or of V (block_k rows). Each CTA
+// rebuilds its head's statistics from launch 1's partials, then smooths, quantizes and writes its
+// tile in the layout of quantized_layout.hpp, with the arithmetic of cpu/emulation_stages.hpp.
+#pragma once
+
+#include "cuda/common/element_io.cuh"
+#include "cuda/quant/prepass_common.cuh"
+#include "quant/fp8_e4m3.hpp"
+#include "quant/granularity.hpp"
+
+namespace sageattn::cuda::prepass {
+
+inline constexpr int kMaxGroupsPerTile = 64;  // q_groups_per_block of kTileSm90 per_thread
+
+template <int D>
+struct TileScratch {
+  float k_mean[D], v_mean[D], v_scale[D];
+  float amax[kMaxGroupsPerTile];
+  double q_sums[D];
+  float q_mean[D];
+  // Q rows as read (lse_shift needs each row's channels in order), or V's fp8 codes transposed.
+  alignas(16) std::uint16_t rows[kMaxTileRows * D];
+};
+
+// A tile's rows in registers: thread row r + i * kRows, channels channel()..+7; zero past `len`.
+template <int D>
+struct TileValues {
+  float x[TileThreads<D>::kMaxIters][kChannelsPerThread];
+  std::int64_t first, len;
+  int rows;
+  __device__ int local_row(int i) const { return TileThreads<D>::row() + i * TileThreads<D>::kRows; }
+  __device__ bool holds(int i) const { return i * TileThreads<D>::kRows < rows; }
+  __device__ bool real(int i) const { return holds(i) && first + local_row(i) < len; }
+};
+
+template <int D>
+__device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h, bool vector,
+                          bool bf16, TileValues<D>& t, std::uint16_t* keep_bits) {
+#pragma unroll
+  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    std::uint16_t bits[kChannelsPerThread] = {};
+    if (t.real(i)) load8_bits(token_row(in, b, h, t.first + t.local_row(i)) + TileThreads<D>::channel(), vector, bits);
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+      t.x[i][c] = element_to_float(bits[c], bf16);
+      if (keep_bits != nullptr && t.holds(i)) keep_bits[t.local_row(i) * D + TileThreads<D>::channel() + c] = bits[c];
+    }
+  }
+}
+
+template <int D>
+__device__ void subtract_real_rows(TileValues<D>& t, const float* mean) {
+#pragma unroll
+  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    if (!t.real(i)) continue;
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) t.x[i][c] -= mean[TileThreads<D>::channel() + c];
+  }
+}
+
+// Symmetric quantization of the tile: group maxima in shared memory, then codes (INT8 one a byte,
+// INT4 two a byte, even channel low) into `codes` (the tile's first row) and the group scales.
+// group_of(local row) gives the group within the tile.
+template <int D, typename GroupOf>
+__device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, int groups,
+                              GroupOf group_of, float* amax, std::int8_t* codes, float* scales,
+                              bool fold_sm_scale) {
+  for (int g = threadIdx.x; g < groups; g += kThreads) amax[g] = 0.0f;
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    if (!t.holds(i)) continue;
+    const float row_max = row_amax<D>(t.x[i]);
+    if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[group_of(t.local_row(i))], row_max);
+  }
+  __syncthreads();
+  const bool int4 = p.qmax == quant::kInt4Max;
+  const int code_dim = int4 ? D / 2 : D;
+#pragma unroll
+  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    if (!t.holds(i)) continue;
+    const float scale = quant::symmetric_scale(amax[group_of(t.local_row(i))], p.qmax);
+    int q[kChannelsPerThread];
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(t.x[i][c], scale, p.qmax);
+    std::int8_t* row = codes + static_cast<std::int64_t>(t.local_row(i)) * code_dim;
+    if (int4) {
+      std::uint32_t packed = 0;
+#pragma unroll
+      for (int c = 0; c < kChannelsPerThread; ++c) packed |= static_cast<std::uint32_t>(q[c] & 0xF) << (4 * c);
+      *reinterpret_cast<std::uint32_t*>(row + TileThreads<D>::channel() / 2) = packed;
+    } else {
+      std::uint32_t lo = 0;
+      std::uint32_t hi = 0;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        lo |= static_cast<std::uint32_t>(q[c] & 0xFF) << (8 * c);
+        hi |= static_cast<std::uint32_t>(q[c + 4] & 0xFF) << (8 * c);
+      }
+      *reinterpret_cast<uint2*>(row + TileThreads<D>::channel()) = make_uint2(lo, hi);
+    }
+  }
+  for (int g = threadIdx.x; g < groups; g += kThreads) {
+    const float scale = quant::symmetric_scale(amax[g], p.qmax);
+    scales[g] = fold_sm_scale ? quant::fold_q_scale(scale, p.sm_scale) : scale;
+  }
+}
+
+}  // namespace sageattn::cuda::prepass

@@ -1,0 +1,100 @@
+#include "cuda/sm80/launch_table.hpp"
+
+#include <cstdint>
+
+#include "cuda/sm80/params.hpp"
+
+namespace sageattn::cuda::sm80 {
+namespace {
+
+#ifdef SAGEATTN_HAS_FP8_PV
+constexpr bool kFp8KernelsBuilt = true;
+#else
+constexpr bool kFp8KernelsBuilt = false;
+#endif
+
+template <typename T>
+const T* at(const void* workspace, std::size_t offset) {
+  return offset == QuantizedLayout::kNone
+             ? nullptr
+             : reinterpret_cast<const T*>(static_cast<const char*>(workspace) + offset);
+}
+
+quant::Granularity granularity_of(QKQuant mode) {
+  switch (mode) {
+    case QKQuant::kInt8PerBlock: return quant::Granularity::kPerBlock;
+    case QKQuant::kInt8PerThread:
+    case QKQuant::kInt4PerThread: return quant::Granularity::kPerThread;
+    default: return quant::Granularity::kPerWarp;
+  }
+}
+
+AttentionParams make_params(const core::AttentionProblem& p, const QuantizedLayout& l,
+                            const void* ws) {
+  AttentionParams a{};
+  a.q_codes = at<std::int8_t>(ws, l.q_codes);
+  a.q_scales = at<float>(ws, l.q_scales);
+  a.k_codes = at<std::int8_t>(ws, l.k_codes);
+  a.k_scales = at<float>(ws, l.k_scales);
+  a.v = l.v_fp8 != QuantizedLayout::kNone ? at<void>(ws, l.v_fp8) : at<void>(ws, l.v_fp16);
+  a.v_scales = at<float>(ws, l.v_scales);
+  a.v_mean = at<float>(ws, l.v_mean);
+  a.q_mean_logits = at<float>(ws, l.q_mean_logits);
+  a.lse_shift = at<float>(ws, l.lse_shift);
+  a.out = p.out;
+  a.out_strides = {p.out_strides.batch, p.out_strides.head, p.out_strides.token};
+  a.lse = p.lse;
+  a.lse_strides = {p.lse_strides.batch, p.lse_strides.head, p.lse_strides.token};
+  a.heads_q = p.heads_q;
+  a.heads_kv = p.heads_kv;
+  a.len_q = p.len_q;
+  a.len_kv = p.len_kv;
+  a.q_pad = l.q_pad;
+  a.k_pad = l.k_pad;
+  a.granularity = granularity_of(p.qk_quant);
+  a.q_scale_count = quant::q_scale_count(p.len_q, a.granularity, kTile);
+  a.k_scale_count = quant::k_scale_count(p.len_kv, a.granularity, kTile);
+  a.bf16_out = p.dtype == DType::kBFloat16;
+  a.out_pairs = reinterpret_cast<std::uintptr_t>(p.out) % 4 == 0 && p.out_strides.batch % 2 == 0 &&
+                p.out_strides.head % 2 == 0 && p.out_strides.token % 2 == 0;
+  return a;
+}
+
+template <int D, bool kCausal, QkCodes kQk>
+Status launch_pv(const core::AttentionProblem& p, const AttentionParams& a, cudaStream_t stream) {
+  switch (p.pv_precision) {
+    case PVPrecision::kFp16Fp16Accum:
+      return launch_attention<D, kCausal, kQk, PvMode::kFp16Fp16>(a, p.batch, stream);
+    case PVPrecision::kFp8Fp32Accum:
+      if constexpr (kFp8KernelsBuilt) {
+        return launch_attention<D, kCausal, kQk, PvMode::kFp8>(a, p.batch, stream);
+      } else {
+        return {StatusCode::kInternal, "fp8 PV requested but no fp8 kernels are built"};
+      }
+    default:
+      return launch_attention<D, kCausal, kQk, PvMode::kFp16Fp32>(a, p.batch, stream);
+  }
+}
+
+template <int D, bool kCausal>
+Status launch_qk(const core::AttentionProblem& p, const AttentionParams& a, cudaStream_t stream) {
+  return p.qk_quant == QKQuant::kInt4PerThread ? launch_pv<D, kCausal, QkCodes::kInt4>(p, a, stream)
+                                               : launch_pv<D, kCausal, QkCodes::kInt8>(p, a, stream);
+}
+
+template <int D>
+Status launch_causal(const core::AttentionProblem& p, const AttentionParams& a,
+                     cudaStream_t stream) {
+  return p.causal ? launch_qk<D, true>(p, a, stream) : launch_qk<D, false>(p, a, stream);
+}
+
+}  // namespace
+
+Status launch(const core::AttentionProblem& problem, const QuantizedLayout& layout,
+              const void* workspace, cudaStream_t stream) {
+  const AttentionParams params = make_params(problem, layout, workspace);
+  return problem.head_dim == 64 ? launch_causal<64>(problem, params, stream)
+                                : launch_causal<128>(problem, params, stream);
+}
+
+}  // namespace sageattn::cuda::sm80
