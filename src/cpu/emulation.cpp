@@ -156,37 +156,33 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScr
                    float alpha) {
   const int dim = c.p.head_dim;
   const int keys = c.qi.tile.block_k;
-  const float* p = scratch.s.data();
   const float* v = c.kv.v_values.data() + tile_start * dim;
-  std::vector<float>& acc = scratch.acc;
-  std::fill(acc.begin(), acc.end(), 0.0f);
+  const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
+  float* p = scratch.p_operand.data();
+  for (int j = 0; j < keys; ++j) {
+    p[j] = fp8 ? e4m3_values()[quant::float_to_e4m3(scratch.s[at(j)] * quant::kFp8PScale)]
+               : round_to_fp16(scratch.s[at(j)]);
+  }
+  float* acc = scratch.acc.data();
+  std::fill(acc, acc + dim, 0.0f);
   switch (c.p.pv_precision) {
     case PVPrecision::kFp8Fp32Accum:
-      for (int j = 0; j < keys; ++j) {
-        scratch.p_operand[at(j)] = e4m3_values()[quant::float_to_e4m3(p[j] * quant::kFp8PScale)];
-      }
-      add_weighted_rows(scratch.p_operand.data(), v, keys, dim, acc.data());
-      for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[at(d)];
+      add_weighted_rows(p, v, keys, dim, acc);
+      for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[d];
       break;
     case PVPrecision::kFp16Fp16Accum: {
-      std::vector<float>& chunk = scratch.chunk;
+      float* chunk = scratch.chunk.data();
       for (int j0 = 0; j0 < keys; j0 += kMmaK16) {
-        std::fill(chunk.begin(), chunk.end(), 0.0f);
-        for (int j = j0; j < std::min(j0 + kMmaK16, keys); ++j) {
-          const float p16 = round_to_fp16(p[j]);
-          for (int d = 0; d < dim; ++d) chunk[at(d)] += p16 * v[j * dim + d];
-        }
-        for (int d = 0; d < dim; ++d) acc[at(d)] = round_to_fp16(acc[at(d)] + chunk[at(d)]);
+        std::fill(chunk, chunk + dim, 0.0f);
+        add_weighted_rows(p + j0, v + j0 * dim, std::min(kMmaK16, keys - j0), dim, chunk);
+        for (int d = 0; d < dim; ++d) acc[d] = round_to_fp16(acc[d] + chunk[d]);
       }
-      for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[at(d)];
+      for (int d = 0; d < dim; ++d) r.o[d] = r.o[d] * alpha + acc[d];
       break;
     }
     default:
       for (int d = 0; d < dim; ++d) r.o[d] *= alpha;
-      for (int j = 0; j < keys; ++j) {
-        const float p16 = round_to_fp16(p[j]);
-        for (int d = 0; d < dim; ++d) r.o[d] += p16 * v[j * dim + d];
-      }
+      add_weighted_rows(p, v, keys, dim, r.o);
   }
 }
 

@@ -28,17 +28,31 @@ inline std::uint16_t float_to_fp16(float x) {
   return sign | static_cast<std::uint16_t>((rounded - (112u << 23)) >> 13);
 }
 
+// By bit moves rather than ldexp: the emulation converts an fp16 accumulator on every mma step.
 inline float fp16_to_float(std::uint16_t h) {
-  const float sign = (h & 0x8000u) ? -1.0f : 1.0f;
-  const int exponent = (h >> 10) & 0x1F;
-  const int mantissa = h & 0x3FF;
-  if (exponent == 0x1F) return mantissa ? NAN : sign * INFINITY;
-  if (exponent == 0) return sign * std::ldexp(static_cast<float>(mantissa), -24);
-  return sign * std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exponent = (h >> 10) & 0x1Fu;
+  const std::uint32_t mantissa = h & 0x3FFu;
+  if (exponent == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * 0x1p-24f;  // subnormal: exact
+    return sign ? -magnitude : magnitude;
+  }
+  // Rebias the exponent (15 -> 127) and widen the mantissa: every fp16 normal is an fp32 normal.
+  return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
-// The value fp16 rounding gives, as a float: the emulation's model of an fp16 register.
-inline float round_to_fp16(float x) { return fp16_to_float(float_to_fp16(x)); }
+// The value fp16 rounding gives, as a float: the emulation's model of an fp16 register. Equal to
+// fp16_to_float(float_to_fp16(x)) but computed in the fp32 format, as the emulation rounds its
+// fp16 accumulator on every mma step.
+inline float round_to_fp16(float x) {
+  const float magnitude = std::fabs(x);
+  if (!(magnitude < 65520.0f)) return x != x ? x : std::copysign(INFINITY, x);
+  if (magnitude < 0x1p-14f) return rintf(x * 0x1p24f) * 0x1p-24f;  // subnormal step 2^-24
+  // Normal: round half to even at the 10th mantissa bit, clear the 13 bits below it.
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+  return std::bit_cast<float>((bits + 0x0FFFu + ((bits >> 13) & 1u)) & ~0x1FFFu);
+}
 
 // Like cvt.rn.satfinite.f16.f32: finite overflow and +-inf clamp to +-65504. Used where the
 // kernels convert an operand to fp16 for the tensor cores (a bf16 V can exceed the fp16 range).

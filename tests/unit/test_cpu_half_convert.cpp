@@ -81,6 +81,25 @@ TEST(HalfConvert, RandomFloatsRoundToNearestEven) {
   }
 }
 
+TEST(HalfConvert, RoundToFp16AgreesWithEncodeDecode) {
+  auto rng = testing::seeded_rng();
+  std::uniform_int_distribution<std::uint32_t> any_bits;
+  for (int i = 0; i < 1000000; ++i) {
+    // Random bit patterns cover every exponent; half of them are pulled into the fp16 range.
+    std::uint32_t bits = any_bits(rng);
+    if (i % 2) bits = (bits & 0x80FFFFFFu) | ((0x60u + (bits >> 24) % 0x30u) << 23);
+    const float x = std::bit_cast<float>(bits);
+    const float expected = fp16_to_float(float_to_fp16(x));
+    if (std::isnan(x)) {
+      ASSERT_TRUE(std::isnan(round_to_fp16(x)));
+      continue;
+    }
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(round_to_fp16(x)),
+              std::bit_cast<std::uint32_t>(expected))
+        << "x = " << x;
+  }
+}
+
 TEST(HalfConvert, OverflowSaturationAndNaN) {
   EXPECT_EQ(float_to_fp16(65519.0f), 0x7BFF);
   EXPECT_EQ(float_to_fp16(65520.0f), 0x7C00);
