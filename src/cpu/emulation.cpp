@@ -251,7 +251,7 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
       row.q_scale = qi.q_scales[at(head * qi.q_scale_count +
                                    quant::q_scale_group(row.row, qi.granularity, qi.tile))];
     }
-    if (p.smooth_q) {
+    if (qi.smooth_q) {
       const Index blocks = qi.q_pad / qi.tile.block_q;
       row.q_mean_logits =
           qi.q_mean_logits.data() + (head * blocks + row.row / qi.tile.block_q) * qi.k_pad;

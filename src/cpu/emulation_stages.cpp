@@ -82,7 +82,7 @@ void quantize_kv_head(const core::AttentionProblem& p, QuantizedInputs& qi, Inde
   const int dim = p.head_dim;
   const Index head = b * p.heads_kv + kv_head;
   float* k_mean = qi.k_mean.data() + head * dim;
-  if (p.smooth_k) {
+  if (qi.smooth_k) {
     const std::vector<float> k = load_head_f32(k_slice(p), b, kv_head);
     const std::vector<float> means = channel_means(k.data(), 0, p.len_kv, dim);
     std::copy(means.begin(), means.end(), k_mean);
@@ -139,7 +139,7 @@ void quantize_q_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index
     lse_shift[n] = static_cast<float>(static_cast<double>(p.sm_scale) * dot);
   }
 
-  if (p.smooth_q) {
+  if (qi.smooth_q) {
     const std::vector<float> k_sm = smoothed_k(p, b, p.kv_head_of(head_q), k_mean, qi.k_pad);
     const Index blocks = qi.q_pad / qi.tile.block_q;
     for (Index blk = 0; blk < blocks; ++blk) {
@@ -212,6 +212,8 @@ QuantizedInputs quantize_inputs(const core::AttentionProblem& p, quant::TileShap
   qi.granularity = granularity_of(p.qk_quant);
   qi.qmax = qmax_of(p.qk_quant);
   qi.int4 = p.qk_quant == QKQuant::kInt4PerThread;
+  qi.smooth_k = p.smooth_k && qi.qmax != 0;
+  qi.smooth_q = p.smooth_q && qi.qmax != 0;
   qi.q_pad = Index{quant::ceil_div(p.len_q, tile.block_q)} * tile.block_q;
   qi.k_pad = Index{quant::ceil_div(p.len_kv, tile.block_k)} * tile.block_k;
   const Index dim = p.head_dim;
@@ -237,7 +239,7 @@ QuantizedInputs quantize_inputs(const core::AttentionProblem& p, quant::TileShap
   } else {
     qi.v_fp16.resize(at(bk * qi.k_pad * dim));
   }
-  if (p.smooth_q) qi.q_mean_logits.assign(at(bq * (qi.q_pad / tile.block_q) * qi.k_pad), 0.0f);
+  if (qi.smooth_q) qi.q_mean_logits.assign(at(bq * (qi.q_pad / tile.block_q) * qi.k_pad), 0.0f);
   qi.lse_shift.resize(at(bq * p.len_q));
 
   parallel_for(bk, [&](Index i) { quantize_kv_head(p, qi, i / p.heads_kv, i % p.heads_kv); });

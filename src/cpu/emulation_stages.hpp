@@ -20,6 +20,15 @@
 // k_fp16 [B, Hkv, Nk_pad, D], the smoothed Q and K rounded (saturating) to fp16; codes and
 // scales are then empty. Buffers a configuration does not use are empty vectors.
 //
+// Choices the layout leaves open, made here once:
+//   - smooth_k and smooth_q exist for the quantization of Q and K, so kNone (the fp16 baseline)
+//     ignores them: k - mean needs more bits than fp16 keeps, and smoothing the baseline would
+//     raise its LSE error from ~1e-5 to ~3e-3 (0.2 on heavy tails). smooth_v applies in every
+//     PV mode. QuantizedInputs::smooth_k / smooth_q say what was applied.
+//   - fp16 operands saturate at +-65504 (cvt.rn.satfinite): a bf16 V or K beyond the fp16 range
+//     is clipped, not turned into inf.
+//   - Means count real tokens only: a partial last Q block's mean divides by its real rows.
+//
 // The arithmetic, in order (every rule from src/quant/):
 //   k_sm = float(k) - k_mean                                  (fp32 subtraction)
 //   q_sm = float(q) - q_block_mean   where q_block_mean is the mean of Q over the real tokens of
@@ -44,6 +53,8 @@ struct QuantizedInputs {
   quant::Granularity granularity = quant::Granularity::kPerWarp;
   int qmax = 0;  // 127, 7, or 0 for QKQuant::kNone
   bool int4 = false;
+  bool smooth_k = false;  // as applied: the problem's flags, off for QKQuant::kNone
+  bool smooth_q = false;
   std::int64_t q_pad = 0;
   std::int64_t k_pad = 0;
   int q_scale_count = 0;  // per (batch, head)

@@ -101,7 +101,8 @@ TEST_P(EmulationStages, KAndQCodesAreWithinHalfAScaleOfTheSmoothedValues) {
   for (std::int64_t b = 0; b < p.batch; ++b) {
     for (std::int64_t h = 0; h < p.heads_kv; ++h) {
       const std::int64_t head = b * p.heads_kv + h;
-      const std::vector<float> k_mean = means(hp->k, b, h, 0, p.len_kv);
+      const std::vector<float> k_mean =
+          qi.smooth_k ? means(hp->k, b, h, 0, p.len_kv) : std::vector<float>(dim, 0.0f);
       for (int d = 0; d < dim; ++d)
         ASSERT_EQ(qi.k_mean[static_cast<std::size_t>(head * dim + d)], k_mean[d]);
       if (qi.qmax == 0) continue;
@@ -138,7 +139,7 @@ TEST_P(EmulationStages, KAndQCodesAreWithinHalfAScaleOfTheSmoothedValues) {
       for (std::int64_t t = 0; t < qi.q_pad; ++t) {
         const std::int64_t block_first = t / qi.tile.block_q * qi.tile.block_q;
         const std::vector<float> q_mean =
-            p.smooth_q && t < p.len_q
+            qi.smooth_q && t < p.len_q
                 ? means(hp->q, b, h, block_first,
                         std::min<std::int64_t>(qi.tile.block_q, p.len_q - block_first))
                 : std::vector<float>(static_cast<std::size_t>(dim), 0.0f);
@@ -213,7 +214,7 @@ TEST_P(EmulationStages, SmoothingCorrectionsRestoreTheExactLogits) {
         ASSERT_EQ(qi.lse_shift[static_cast<std::size_t>(head * p.len_q + t)],
                   static_cast<float>(p.sm_scale * shift));
       }
-      if (!p.smooth_q) continue;
+      if (!qi.smooth_q) continue;
       for (std::int64_t blk = 0; blk < q_blocks; ++blk) {
         const std::int64_t first = blk * qi.tile.block_q,
                            count = std::min<std::int64_t>(qi.tile.block_q, p.len_q - first);
