@@ -1,0 +1,89 @@
+"""sageattn over arrays of frameworks other than torch: numpy (CPU), cupy (CUDA) and any other
+DLPack producer, whose arrays are viewed (zero-copy) as numpy, cupy or torch arrays."""
+
+import sys
+
+import numpy as np
+
+from . import _options, _sageattn
+
+
+def framework(array):
+    """'torch', 'numpy', 'cupy' or 'dlpack' (any other array with __dlpack__); None otherwise."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(array, torch.Tensor):
+        return "torch"
+    if isinstance(array, np.ndarray):
+        return "numpy"
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return "cupy"
+    if hasattr(array, "__dlpack__") and hasattr(array, "__dlpack_device__"):
+        return "dlpack"
+    return None
+
+
+_KDLCUDA = 2
+
+
+def as_native(array):
+    """A zero-copy view of a DLPack producer's array: numpy on the CPU; cupy, else torch, on CUDA."""
+    device_type, _ = array.__dlpack_device__()
+    if device_type != _KDLCUDA:
+        return np.from_dlpack(array)
+    try:
+        import cupy
+    except ImportError:
+        try:
+            import torch
+        except ImportError:
+            raise TypeError(
+                f"{type(array).__name__} on CUDA: importing it needs cupy or torch, and neither "
+                "is installed"
+            ) from None
+        return torch.from_dlpack(array)
+    return cupy.from_dlpack(array)
+
+
+def _strides_taken(array):
+    # The C API needs non-negative strides and a unit stride in the head dimension.
+    return array.strides[-1] == array.itemsize and min(array.strides) >= 0
+
+
+def _with_taken_strides(arrays, ascontiguousarray):
+    return [a if _strides_taken(a) else ascontiguousarray(a) for a in arrays]
+
+
+def _row_major_if_empty(array):
+    # numpy gives arrays without elements all-zero strides, which the C API's unit head-dim stride
+    # check refuses; such an array has nothing to address, so any strides describe it.
+    if array.size:
+        return array
+    strides = np.cumprod((1,) + array.shape[:0:-1])[::-1] * array.itemsize
+    return np.lib.stride_tricks.as_strided(array, strides=tuple(int(s) for s in strides))
+
+
+def attention_numpy(q, k, v, values, return_lse):
+    q, k, v = _with_taken_strides((q, k, v), np.ascontiguousarray)
+    out = np.empty_like(q)
+    lse = np.empty(_options.lse_shape(q.shape, values.layout), np.float32) if return_lse else None
+    arrays = [_row_major_if_empty(a) for a in (q, k, v, out)]
+    _sageattn.forward(*arrays, None if lse is None else _row_major_if_empty(lse),
+                      _options.to_c(values))
+    return (out, lse) if return_lse else out
+
+
+def attention_cupy(q, k, v, values, return_lse):
+    import cupy
+
+    q, k, v = _with_taken_strides((q, k, v), cupy.ascontiguousarray)
+    options = _options.to_c(values)
+    stream = cupy.cuda.get_current_stream().ptr
+    with cupy.cuda.Device(q.device.id):
+        out = cupy.empty_like(q)
+        lse = (cupy.empty(_options.lse_shape(q.shape, values.layout), cupy.float32)
+               if return_lse else None)
+        workspace_bytes = _sageattn.workspace_size(q, k, v, options)
+        workspace = cupy.empty(workspace_bytes, cupy.uint8) if workspace_bytes else None
+    _sageattn.forward(q, k, v, out, lse, options, workspace, stream)
+    return (out, lse) if return_lse else out

@@ -1,0 +1,80 @@
+"""The torch custom op ``sageattn::attention`` (imported only once a torch tensor is seen).
+
+The op is functional: it allocates the output, the LSE and the workspace with torch's allocator
+(so CUDA-graph capture takes them from the graph's pool), runs on torch's current CUDA stream and
+has a fake implementation, so torch.compile(fullgraph=True) traces it without a graph break.
+"""
+
+import torch
+
+from . import _options, _sageattn
+
+_SCHEMA = (
+    "attention(Tensor q, Tensor k, Tensor v, int layout, bool causal, float? sm_scale, "
+    "int qk_quant, int pv_precision, bool smooth_k, bool smooth_q, bool smooth_v, int backend, "
+    "bool return_lse) -> (Tensor, Tensor)"
+)
+# Torch allocates our tensors and we run on its current stream, so the arrays need no
+# synchronization when exported (the DLPack protocol's stream -1).
+_NO_SYNC = -1
+
+torch.library.define("sageattn::attention", _SCHEMA)
+
+
+def _dense_last_dim(tensor):
+    # The C API takes any strides but a unit head-dim stride.
+    return tensor if tensor.stride(-1) == 1 else tensor.contiguous()
+
+
+def _new_outputs(q, layout, return_lse):
+    q = _dense_last_dim(q)
+    out = torch.empty_like(q)
+    lse_shape = _options.lse_shape(tuple(q.shape), layout) if return_lse else (0,)
+    lse = torch.empty(lse_shape, dtype=torch.float32, device=q.device)
+    return out, lse
+
+
+def _values(layout, causal, sm_scale, qk_quant, pv_precision, smooth_k, smooth_q, smooth_v,
+            backend):
+    return _options.OptionValues(layout, causal, sm_scale, qk_quant, pv_precision, smooth_k,
+                                 smooth_q, smooth_v, backend)
+
+
+@torch.library.impl("sageattn::attention", ["CPU", "CUDA"])
+def _attention(q, k, v, layout, causal, sm_scale, qk_quant, pv_precision, smooth_k, smooth_q,
+               smooth_v, backend, return_lse):
+    q, k, v = (_dense_last_dim(t).detach() for t in (q, k, v))
+    options = _options.to_c(_values(layout, causal, sm_scale, qk_quant, pv_precision, smooth_k,
+                                    smooth_q, smooth_v, backend))
+    out, lse = _new_outputs(q, layout, return_lse)
+    stream = 0
+    workspace = None
+    if q.is_cuda:
+        stream = torch.cuda.current_stream(q.device).cuda_stream
+        workspace_bytes = _sageattn.workspace_size(q, k, v, options, producer_stream=_NO_SYNC)
+        if workspace_bytes:
+            workspace = torch.empty(workspace_bytes, dtype=torch.uint8, device=q.device)
+    _sageattn.forward(q, k, v, out, lse if return_lse else None, options, workspace, stream,
+                      producer_stream=_NO_SYNC)
+    return out, lse
+
+
+_register_fake = getattr(torch.library, "register_fake", None) or torch.library.impl_abstract
+
+
+@_register_fake("sageattn::attention")
+def _attention_fake(q, k, v, layout, causal, sm_scale, qk_quant, pv_precision, smooth_k,
+                    smooth_q, smooth_v, backend, return_lse):
+    return _new_outputs(q, layout, return_lse)
+
+
+def attention(q, k, v, values, return_lse):
+    """sageattn.sageattn for torch tensors: the custom op, after the checks it cannot make."""
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        raise RuntimeError(
+            "sageattn has no backward pass, and an input requires grad: run under "
+            "torch.no_grad() or torch.inference_mode(), or use sageattn.sdpa, which falls back "
+            "to torch's SDPA for such inputs"
+        )
+    out, lse = torch.ops.sageattn.attention(q, k, v, *values, return_lse)
+    return (out, lse) if return_lse else out
