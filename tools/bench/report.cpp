@@ -9,7 +9,9 @@
 namespace sageattn::bench {
 namespace {
 
-const char* kTableFormat = "%-38s %-9s %-24s %-14s %9s %9s %9s %9s %10s %8s\n";
+// "ref rows": how many query rows of every head the fp64 reference checked ("all", or the last N
+// when the full reference would take too long).
+const char* kTableFormat = "%-46s %-9s %-24s %-14s %9s %9s %9s %9s %8s %10s %10s %8s\n";
 
 std::string shape_label(const ProblemShape& s, bool causal) {
   char text[128];
@@ -56,6 +58,10 @@ std::string json_string(const std::string& text) {
   return quoted + "\"";
 }
 
+std::string reference_rows_label(const ReferenceCheck& check, const ProblemShape& shape) {
+  return check.rows_checked == shape.seq ? "all" : std::to_string(check.rows_checked);
+}
+
 // JSON has no NaN or infinity: a metric that is not finite is written as null.
 std::string json_number(double value) {
   if (!std::isfinite(value)) return "null";
@@ -75,13 +81,13 @@ double attention_tops(const ProblemShape& s, bool causal, double milliseconds) {
 
 void print_table_header() {
   std::printf(kTableFormat, "config", "family", "qk/pv", "backend", "cosine", "relL1", "rmse",
-              "maxabs", "time ms", "TOPS");
+              "maxabs", "ref rows", "time ms", "kernel ms", "TOPS");
 }
 
 void print_table_row(const ResultRow& row) {
   const std::string config = shape_label(row.shape, row.causal);
   if (!row.run.status.ok()) {
-    std::printf("%-38s %-9s failed: %s\n", config.c_str(), to_string(row.family),
+    std::printf("%-46s %-9s failed: %s\n", config.c_str(), to_string(row.family),
                 row.run.status.message().c_str());
     std::fflush(stdout);
     return;
@@ -94,7 +100,9 @@ void print_table_row(const ResultRow& row) {
               checked ? number(m.relative_l1, "%.5f").c_str() : "-",
               checked ? number(m.rmse, "%.2e").c_str() : "-",
               checked ? number(m.max_abs_error, "%.2e").c_str() : "-",
+              checked ? reference_rows_label(*row.accuracy, row.shape).c_str() : "-",
               number(row.run.median_ms, "%.3f").c_str(),
+              row.run.kernel_ms ? number(*row.run.kernel_ms, "%.3f").c_str() : "-",
               number(attention_tops(row.shape, row.causal, row.run.median_ms), "%.4g").c_str());
   if (checked && m.non_finite > 0) std::printf("  ^ %zu non-finite outputs\n", m.non_finite);
   std::fflush(stdout);
@@ -127,6 +135,9 @@ bool write_json(const std::string& path, const std::string& device,
     }
     json << ", \"time_ms\": " << json_number(row.run.median_ms)
          << ", \"kernel_ms\": " << (row.run.kernel_ms ? json_number(*row.run.kernel_ms) : "null")
+         << ", \"kernel_tops\": "
+         << (row.run.kernel_ms ? json_number(attention_tops(s, row.causal, *row.run.kernel_ms))
+                               : "null")
          << ", \"tops\": " << json_number(attention_tops(s, row.causal, row.run.median_ms));
     if (row.accuracy) {
       const AccuracyMetrics& m = row.accuracy->metrics;

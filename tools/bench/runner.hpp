@@ -25,8 +25,7 @@ struct RunOutcome {
   PVPrecision pv = PVPrecision::kAuto;
   std::vector<std::uint16_t> out;  // host copy, the layout and dtype of q
   double median_ms = 0;            // the public call, end to end (pre-pass + kernel)
-  // The attention kernel alone; stays empty until the CUDA backend exposes a per-stage timing
-  // hook, and the table and JSON show it only when present.
+  // The attention kernel alone, without the quantization pre-pass (GPU runs only).
   std::optional<double> kernel_ms;
 };
 
@@ -45,7 +44,8 @@ struct GpuDevice {
 std::optional<GpuDevice> find_gpu(std::string* why_not);
 
 // Copies the inputs to the device, runs the public call with a preallocated workspace on a
-// stream, times each iteration with CUDA events and copies the output back.
+// stream, times each iteration with CUDA events (then the attention kernel alone, after one
+// pre-pass) and copies the output back.
 RunOutcome run_on_gpu(const GpuDevice& device, const ProblemShape& shape, const HostInputs& inputs,
                       Options options, Timing timing);
 
