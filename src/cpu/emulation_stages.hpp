@@ -17,7 +17,7 @@
 //   lse_shift fp32  [B, Hq, Nq]          float(sm_scale * (q_i . k_mean) in fp64)
 //
 // Not in the GPU layout: for QKQuant::kNone the emulation keeps q_fp16 [B, Hq, Nq_pad, D] and
-// k_fp16 [B, Hkv, Nk_pad, D], the smoothed Q and K rounded (saturating) to fp16; codes and
+// k_fp16 [B, Hkv, Nk_pad, D], Q and K rounded (saturating) to fp16; codes and
 // scales are then empty. Buffers a configuration does not use are empty vectors.
 //
 // Choices the layout leaves open, made here once:

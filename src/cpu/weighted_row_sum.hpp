@@ -1,5 +1,5 @@
 // acc[d] += sum over j of w[j] * v[j * dim + d]: the P V product of one query row over a run of
-// keys. Each acc[d] is summed in key order (the same result as the plain double loop), but a
+// keys. Each acc[d] is summed in key order (the same result as the plain nested loop), but a
 // group of channels stays in registers across all keys instead of being loaded and stored once
 // per key, which is what bounds the plain loop.
 #pragma once

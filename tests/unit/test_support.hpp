@@ -1,10 +1,11 @@
 // Shared helpers of the CPU unit tests: a printed random seed, the input families the accuracy
 // tests and the bench use, and an AttentionProblem over host buffers in either layout.
 //
-//   auto rng = seeded_rng();                        // prints the seed; SAGEATTN_TEST_SEED replays
-//   it ProblemSpec spec; spec.len_q = 65; ... HostProblem hp(spec, rng);                      //
-//   random q, k, v of spec.family cpu::emulate_attention(hp.problem, quant::kTileSm80);
-//   std::vector<float> out = hp.out.to_bhnd();      // [B, Hq, Nq, D] whatever the layout
+//   auto rng = seeded_rng();                 // prints the seed; SAGEATTN_TEST_SEED replays it
+//   ProblemSpec spec{.len_q = 65, .causal = true};
+//   HostProblem hp(spec, rng);               // random q, k, v of spec.family
+//   cpu::emulate_attention(hp.problem, quant::kTileSm80);
+//   std::vector<float> out = hp.out.to_bhnd();  // [B, Hq, Nq, D] whatever the layout
 #pragma once
 
 #include <cmath>
