@@ -168,6 +168,35 @@ TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
   }
 }
 
+// bf16 inputs: the reference sees the same bf16 values, so only the pipeline (and the bf16
+// rounding of the output, 2^-9 relative) separates them; the fp16 bounds hold.
+TEST(EmulationAccuracy, Bf16InputsStayWithinTheirFamilyBounds) {
+  auto rng = testing::seeded_rng();
+  for (InputFamily family : {InputFamily::kGaussian, InputFamily::kKAndVBias}) {
+    ProblemSpec spec{.heads_q = 4,
+                     .heads_kv = 2,
+                     .len_q = 256,
+                     .len_kv = 256,
+                     .head_dim = 128,
+                     .dtype = DType::kBFloat16,
+                     .family = family};
+    HostProblem hp(spec, rng);
+    std::vector<double> ref, ref_lse;
+    reference_attention_f64(hp.problem, ref, &ref_lse);
+    for (PVPrecision pv : {PVPrecision::kFp16Fp32Accum, PVPrecision::kFp8Fp32Accum}) {
+      hp.problem.pv_precision = pv;
+      const Accuracy a = emulation_accuracy(hp, quant::kTileSm80, ref, ref_lse);
+      std::printf("bf16 %-12s %-9s relL1 %.5f cos %.6f lse_err %.5f\n", testing::to_string(family),
+                  pv_name(pv), a.out.relative_l1, a.out.cosine_similarity, a.lse_error);
+      const Bound bound = accuracy_bound(family, spec.qk_quant, pv);
+      EXPECT_EQ(a.out.non_finite, 0u);
+      EXPECT_LE(a.out.relative_l1, bound.max_relative_l1);
+      EXPECT_GE(a.out.cosine_similarity, bound.min_cosine);
+      EXPECT_LE(a.lse_error, bound.max_lse_error);
+    }
+  }
+}
+
 // Lengths around the tile edges (1, 17, 63, 65, 1000), equal and unequal, causal or not; default
 // modes (int8 per_warp, fp8 PV), gaussian, D=64, Hq=4. Worst of 25 runs: relL1 0.044, cosine
 // 0.99889, LSE error 0.29 for 17+ query rows; one query row over 1000 keys is a small, noisy
