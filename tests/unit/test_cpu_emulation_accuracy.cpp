@@ -25,22 +25,37 @@ struct Accuracy {
   double lse_error;  // max |lse - ref| over rows that see a key (nats)
 };
 
-// Emulates hp.problem with `tile` and compares the output and LSE with the fp64 reference.
-Accuracy emulation_accuracy(HostProblem& hp, quant::TileShape tile, const std::vector<double>& ref,
-                            const std::vector<double>& ref_lse) {
-  hp.rebind();
-  EXPECT_TRUE(emulate_attention(hp.problem, tile).ok());
-  const std::vector<float> out = hp.out.to_bhnd();
-  Accuracy a{compare_outputs(out.data(), ref.data(), out.size()), 0.0};
-  for (std::size_t i = 0; i < ref_lse.size(); ++i) {
-    if (std::isinf(ref_lse[i])) {
-      EXPECT_EQ(hp.lse[i], static_cast<float>(ref_lse[i]));
-    } else {
-      a.lse_error = std::fmax(a.lse_error, std::fabs(hp.lse[i] - ref_lse[i]));
-    }
+// Random inputs of a spec and their fp64 reference; emulate() runs the problem as it then stands
+// (tests change its modes between runs) and compares output and LSE with the reference.
+struct ReferencedProblem {
+  HostProblem hp;
+  std::vector<double> ref, ref_lse;
+  double reference_seconds = 0;
+
+  ReferencedProblem(const ProblemSpec& spec, std::mt19937_64& rng) : hp(spec, rng) {
+    const auto start = std::chrono::steady_clock::now();
+    reference_attention_f64(hp.problem, ref, &ref_lse);
+    reference_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  return a;
-}
+
+  core::AttentionProblem& problem() { return hp.problem; }
+
+  Accuracy emulate(quant::TileShape tile) {
+    hp.rebind();
+    EXPECT_TRUE(emulate_attention(hp.problem, tile).ok());
+    const std::vector<float> out = hp.out.to_bhnd();
+    Accuracy a{compare_outputs(out.data(), ref.data(), out.size()), 0.0};
+    for (std::size_t i = 0; i < ref_lse.size(); ++i) {
+      if (std::isinf(ref_lse[i])) {
+        EXPECT_EQ(hp.lse[i], static_cast<float>(ref_lse[i]));
+      } else {
+        a.lse_error = std::fmax(a.lse_error, std::fabs(hp.lse[i] - ref_lse[i]));
+      }
+    }
+    return a;
+  }
+};
 
 const char* qk_name(QKQuant qk) {
   const char* names[] = {"auto", "int8_block", "int8_warp", "int8_thread", "int4_thread", "none"};
@@ -132,6 +147,16 @@ Bound accuracy_bound(InputFamily family, QKQuant qk, PVPrecision pv) {
   return {0.0, 1.0, 0.0};
 }
 
+// Prints one result line and checks it against its bound.
+void expect_within(const char* label, const Accuracy& a, const Bound& bound) {
+  std::printf("%s relL1 %.5f cos %.6f lse_err %.5f\n", label, a.out.relative_l1,
+              a.out.cosine_similarity, a.lse_error);
+  EXPECT_EQ(a.out.non_finite, 0u) << label;
+  EXPECT_LE(a.out.relative_l1, bound.max_relative_l1) << label;
+  EXPECT_GE(a.out.cosine_similarity, bound.min_cosine) << label;
+  EXPECT_LE(a.lse_error, bound.max_lse_error) << label;
+}
+
 TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
   auto rng = testing::seeded_rng();
   for (InputFamily family : {InputFamily::kGaussian, InputFamily::kKChannelBias,
@@ -142,26 +167,20 @@ TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
                      .len_kv = 256,
                      .head_dim = 128,
                      .family = family};
-    HostProblem hp(spec, rng);
-    std::vector<double> ref, ref_lse;
-    reference_attention_f64(hp.problem, ref, &ref_lse);
+    ReferencedProblem rp(spec, rng);
     for (QKQuant qk : {QKQuant::kInt8PerBlock, QKQuant::kInt8PerWarp, QKQuant::kInt8PerThread,
                        QKQuant::kInt4PerThread, QKQuant::kNone}) {
       for (PVPrecision pv :
            {PVPrecision::kFp16Fp32Accum, PVPrecision::kFp16Fp16Accum, PVPrecision::kFp8Fp32Accum}) {
-        hp.problem.qk_quant = qk;
-        hp.problem.pv_precision = pv;
+        rp.problem().qk_quant = qk;
+        rp.problem().pv_precision = pv;
         for (quant::TileShape tile : {quant::kTileSm80, quant::kTileSm90}) {
-          const Accuracy a = emulation_accuracy(hp, tile, ref, ref_lse);
-          const Bound bound = accuracy_bound(family, qk, pv);
-          std::printf("%-12s %-11s %-9s %s relL1 %.5f cos %.6f lse_err %.5f\n",
-                      testing::to_string(family), qk_name(qk), pv_name(pv),
-                      tile.block_k == quant::kTileSm80.block_k ? "sm80" : "sm90", a.out.relative_l1,
-                      a.out.cosine_similarity, a.lse_error);
-          EXPECT_EQ(a.out.non_finite, 0u);
-          EXPECT_LE(a.out.relative_l1, bound.max_relative_l1);
-          EXPECT_GE(a.out.cosine_similarity, bound.min_cosine);
-          EXPECT_LE(a.lse_error, bound.max_lse_error);
+          const Accuracy a = rp.emulate(tile);
+          char label[64];
+          std::snprintf(label, sizeof label, "%-12s %-11s %-9s %s", testing::to_string(family),
+                        qk_name(qk), pv_name(pv),
+                        tile.block_k == quant::kTileSm80.block_k ? "sm80" : "sm90");
+          expect_within(label, a, accuracy_bound(family, qk, pv));
         }
       }
     }
@@ -180,19 +199,14 @@ TEST(EmulationAccuracy, Bf16InputsStayWithinTheirFamilyBounds) {
                      .head_dim = 128,
                      .dtype = DType::kBFloat16,
                      .family = family};
-    HostProblem hp(spec, rng);
-    std::vector<double> ref, ref_lse;
-    reference_attention_f64(hp.problem, ref, &ref_lse);
+    ReferencedProblem rp(spec, rng);
     for (PVPrecision pv : {PVPrecision::kFp16Fp32Accum, PVPrecision::kFp8Fp32Accum}) {
-      hp.problem.pv_precision = pv;
-      const Accuracy a = emulation_accuracy(hp, quant::kTileSm80, ref, ref_lse);
-      std::printf("bf16 %-12s %-9s relL1 %.5f cos %.6f lse_err %.5f\n", testing::to_string(family),
-                  pv_name(pv), a.out.relative_l1, a.out.cosine_similarity, a.lse_error);
-      const Bound bound = accuracy_bound(family, spec.qk_quant, pv);
-      EXPECT_EQ(a.out.non_finite, 0u);
-      EXPECT_LE(a.out.relative_l1, bound.max_relative_l1);
-      EXPECT_GE(a.out.cosine_similarity, bound.min_cosine);
-      EXPECT_LE(a.lse_error, bound.max_lse_error);
+      rp.problem().pv_precision = pv;
+      const Accuracy a = rp.emulate(quant::kTileSm80);
+      char label[64];
+      std::snprintf(label, sizeof label, "bf16 %-12s %-9s", testing::to_string(family),
+                    pv_name(pv));
+      expect_within(label, a, accuracy_bound(family, spec.qk_quant, pv));
     }
   }
 }
@@ -212,19 +226,14 @@ TEST(EmulationAccuracy, PartialTilesAndUnequalLengths) {
   for (const auto& [len_q, len_kv] : lengths) {
     for (bool causal : {false, true}) {
       ProblemSpec spec{.heads_q = 4, .len_q = len_q, .len_kv = len_kv, .causal = causal};
-      HostProblem hp(spec, rng);
-      std::vector<double> ref, ref_lse;
-      reference_attention_f64(hp.problem, ref, &ref_lse);
+      ReferencedProblem rp(spec, rng);
       for (quant::TileShape tile : {quant::kTileSm80, quant::kTileSm90}) {
-        const Accuracy a = emulation_accuracy(hp, tile, ref, ref_lse);
-        std::printf(
-            "len_q %4lld len_kv %4lld causal %d block_k %3d relL1 %.5f cos %.6f lse_err %.4f\n",
-            static_cast<long long>(len_q), static_cast<long long>(len_kv), causal, tile.block_k,
-            a.out.relative_l1, a.out.cosine_similarity, a.lse_error);
-        EXPECT_EQ(a.out.non_finite, 0u);
-        EXPECT_LE(a.out.relative_l1, kLengthBound.max_relative_l1);
-        EXPECT_GE(a.out.cosine_similarity, kLengthBound.min_cosine);
-        EXPECT_LE(a.lse_error, kLengthBound.max_lse_error);
+        const Accuracy a = rp.emulate(tile);
+        char label[64];
+        std::snprintf(label, sizeof label, "len_q %4lld len_kv %4lld causal %d block_k %3d",
+                      static_cast<long long>(len_q), static_cast<long long>(len_kv), causal,
+                      tile.block_k);
+        expect_within(label, a, kLengthBound);
       }
     }
   }
@@ -240,14 +249,12 @@ TEST(EmulationAccuracy, SmoothingHelpsWhereItShould) {
                    .head_dim = 128,
                    .family = InputFamily::kKAndVBias,
                    .qk_quant = QKQuant::kInt8PerBlock};
-  HostProblem hp(spec, rng);
-  std::vector<double> ref, ref_lse;
-  reference_attention_f64(hp.problem, ref, &ref_lse);
+  ReferencedProblem rp(spec, rng);
   auto rel_l1 = [&](bool smooth_k, bool smooth_q, bool smooth_v) {
-    hp.problem.smooth_k = smooth_k;
-    hp.problem.smooth_q = smooth_q;
-    hp.problem.smooth_v = smooth_v;
-    const Accuracy a = emulation_accuracy(hp, quant::kTileSm80, ref, ref_lse);
+    rp.problem().smooth_k = smooth_k;
+    rp.problem().smooth_q = smooth_q;
+    rp.problem().smooth_v = smooth_v;
+    const Accuracy a = rp.emulate(quant::kTileSm80);
     std::printf("smooth_k %d smooth_q %d smooth_v %d: relL1 %.5f cos %.6f lse_err %.4f\n", smooth_k,
                 smooth_q, smooth_v, a.out.relative_l1, a.out.cosine_similarity, a.lse_error);
     return a.out.relative_l1;
@@ -269,16 +276,14 @@ TEST(EmulationAccuracy, SmoothQCorrectionIsExactEnough) {
                    .len_kv = 300,
                    .head_dim = 128,
                    .pv_precision = PVPrecision::kFp16Fp32Accum};
-  HostProblem hp(spec, rng);
-  std::vector<double> ref, ref_lse;
-  reference_attention_f64(hp.problem, ref, &ref_lse);
+  ReferencedProblem rp(spec, rng);
   for (QKQuant qk : {QKQuant::kInt8PerBlock, QKQuant::kInt8PerWarp, QKQuant::kInt8PerThread,
                      QKQuant::kInt4PerThread}) {
-    hp.problem.qk_quant = qk;
-    hp.problem.smooth_q = false;
-    const double without = emulation_accuracy(hp, quant::kTileSm90, ref, ref_lse).out.relative_l1;
-    hp.problem.smooth_q = true;
-    const double with = emulation_accuracy(hp, quant::kTileSm90, ref, ref_lse).out.relative_l1;
+    rp.problem().qk_quant = qk;
+    rp.problem().smooth_q = false;
+    const double without = rp.emulate(quant::kTileSm90).out.relative_l1;
+    rp.problem().smooth_q = true;
+    const double with = rp.emulate(quant::kTileSm90).out.relative_l1;
     std::printf("%-11s relL1 without smooth_q %.5f, with %.5f\n", qk_name(qk), without, with);
     EXPECT_LE(with, 1.25 * without + 3e-4) << qk_name(qk);
   }
@@ -288,22 +293,12 @@ TEST(EmulationAccuracy, SmoothQCorrectionIsExactEnough) {
 TEST(EmulationAccuracy, PerfSizedProblem) {
   auto rng = testing::seeded_rng();
   ProblemSpec spec{.heads_q = 8, .heads_kv = 8, .len_q = 4096, .len_kv = 4096, .head_dim = 128};
-  HostProblem hp(spec, rng);
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  std::vector<double> ref, ref_lse;
-  reference_attention_f64(hp.problem, ref, &ref_lse);
-  const auto reference_done = Clock::now();
-  const Accuracy a = emulation_accuracy(hp, quant::kTileSm80, ref, ref_lse);
-  const auto emulation_done = Clock::now();
-  std::printf("1x8x4096x128: reference %.2f s, emulation %.2f s; relL1 %.5f cos %.6f\n",
-              std::chrono::duration<double>(reference_done - start).count(),
-              std::chrono::duration<double>(emulation_done - reference_done).count(),
-              a.out.relative_l1, a.out.cosine_similarity);
-  const Bound bound = accuracy_bound(spec.family, spec.qk_quant, spec.pv_precision);
-  EXPECT_EQ(a.out.non_finite, 0u);
-  EXPECT_LE(a.out.relative_l1, bound.max_relative_l1);
-  EXPECT_GE(a.out.cosine_similarity, bound.min_cosine);
+  ReferencedProblem rp(spec, rng);
+  const auto start = std::chrono::steady_clock::now();
+  const Accuracy a = rp.emulate(quant::kTileSm80);
+  std::printf("1x8x4096x128: reference %.2f s, emulation %.2f s\n", rp.reference_seconds,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  expect_within("1x8x4096x128", a, accuracy_bound(spec.family, spec.qk_quant, spec.pv_precision));
 }
 
 }  // namespace
