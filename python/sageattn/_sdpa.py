@@ -22,13 +22,17 @@ _original_sdpa = None
 
 
 def _warn_fallback(reason):
-    # Under torch.compile, dynamo replays this after the graph runs (reorderable logging
-    # function, registered in _torch_sdpa), so the warning neither breaks the graph nor is lost.
     if reason in _warned_reasons:
         return
     _warned_reasons.add(reason)
     warnings.warn(f"sageattn.sdpa falls back to torch's scaled_dot_product_attention: {reason}",
                   SdpaFallbackWarning, stacklevel=3)
+
+
+# What torch._dynamo.assume_constant_result sets (without importing torch here): torch.compile
+# runs this function while tracing instead of tracing it, so the fallback, which is decided at
+# trace time, warns then, without a graph break.
+_warn_fallback._dynamo_marked_constant = True
 
 
 def _torch_sdpa():
@@ -37,9 +41,6 @@ def _torch_sdpa():
 
     if _original_sdpa is not None:
         return _original_sdpa
-    dynamo_config = getattr(getattr(torch, "_dynamo", None), "config", None)
-    if dynamo_config is not None and hasattr(dynamo_config, "reorderable_logging_functions"):
-        dynamo_config.reorderable_logging_functions.add(_warn_fallback)
     return torch.nn.functional.scaled_dot_product_attention
 
 
@@ -157,7 +158,7 @@ def patch_sdpa():
     import torch.nn.functional as F
 
     if F.scaled_dot_product_attention is not sdpa:
-        _original_sdpa = _torch_sdpa()
+        _original_sdpa = F.scaled_dot_product_attention
         F.scaled_dot_product_attention = sdpa
 
 

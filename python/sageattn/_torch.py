@@ -10,7 +10,7 @@ import torch
 from . import _options, _sageattn
 
 _SCHEMA = (
-    "attention(Tensor q, Tensor k, Tensor v, int layout, bool causal, float? sm_scale, "
+    "(Tensor q, Tensor k, Tensor v, int layout, bool causal, float? sm_scale, "
     "int qk_quant, int pv_precision, bool smooth_k, bool smooth_q, bool smooth_v, int backend, "
     "bool return_lse) -> (Tensor, Tensor)"
 )
