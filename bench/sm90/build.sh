@@ -12,7 +12,10 @@ flags=(-std=c++20 -O3 -gencode=arch=compute_90a,code=sm_90a -I"$root/include" -I
        -Xptxas -v -lineinfo)
 objs=()
 for src in attention_d64.cu attention_d128.cu launch.cu; do
-  nvcc "${flags[@]}" -c "$root/src/cuda/sm90/$src" -o "$out/${src%.cu}.o" 2> "$out/${src%.cu}.ptxas"
+  if ! nvcc "${flags[@]}" -c "$root/src/cuda/sm90/$src" -o "$out/${src%.cu}.o" 2> "$out/${src%.cu}.ptxas"; then
+    grep -v "^ptxas info\|^    " "$out/${src%.cu}.ptxas" >&2
+    exit 1
+  fi
   objs+=("$out/${src%.cu}.o")
 done
 nvcc "${flags[@]}" "$root/bench/sm90/sm90_check.cu" "${objs[@]}" "$out/cpu/src/libsageattn.a" \

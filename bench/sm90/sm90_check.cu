@@ -33,14 +33,13 @@ using sageattn::core::TokenStrides;
 namespace cpu = sageattn::cpu;
 namespace cuda = sageattn::cuda;
 
-#define CHECK_CUDA(call)                                                                   \
-  do {                                                                                     \
-    const cudaError_t err_ = (call);                                                       \
-    if (err_ != cudaSuccess) {                                                             \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call,                    \
-                   cudaGetErrorString(err_));                                              \
-      std::exit(2);                                                                        \
-    }                                                                                      \
+#define CHECK_CUDA(call)                                                                           \
+  do {                                                                                             \
+    const cudaError_t err_ = (call);                                                               \
+    if (err_ != cudaSuccess) {                                                                     \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_)); \
+      std::exit(2);                                                                                \
+    }                                                                                              \
   } while (0)
 
 void check_status(const sageattn::Status& s, const char* what) {
@@ -78,8 +77,8 @@ float from_bits(std::uint16_t b, bool bf16) {
 template <typename T>
 void upload(std::uint8_t* workspace, std::size_t offset, const std::vector<T>& host) {
   if (offset == cuda::QuantizedLayout::kNone || host.empty()) return;
-  CHECK_CUDA(cudaMemcpy(workspace + offset, host.data(), host.size() * sizeof(T),
-                        cudaMemcpyHostToDevice));
+  CHECK_CUDA(
+      cudaMemcpy(workspace + offset, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
 cuda::QuantizedLayout plan(const AttentionProblem& p, bool want_lse) {
@@ -105,7 +104,7 @@ struct Errors {
   double ref_rel_l1 = 0;   // sum |gpu - ref| / sum |ref|
   double ref_cos = 0;
   double lse_max_abs = 0;
-  long unwritten = 0;      // NaN / poison left in the output
+  long unwritten = 0;  // NaN / poison left in the output
 };
 
 Errors run_case(const Case& c, std::mt19937& rng) {
@@ -211,8 +210,8 @@ Errors run_case(const Case& c, std::mt19937& rng) {
     for (int h = 0; h < c.heads_q; ++h) {
       for (int n = 0; n < c.len_q; ++n) {
         const std::int64_t row = p.out_strides.offset(b, h, n);
-        const std::size_t ref_row = ((static_cast<std::size_t>(b) * c.heads_q + h) * c.len_q + n) *
-                                    c.head_dim;
+        const std::size_t ref_row =
+            ((static_cast<std::size_t>(b) * c.heads_q + h) * c.len_q + n) * c.head_dim;
         for (int d = 0; d < c.head_dim; ++d) {
           const double g = from_bits(out_gpu[row + d], c.bf16);
           const double m = from_bits(out_emu[row + d], c.bf16);
@@ -292,8 +291,7 @@ int check_grid(bool small) {
 
 // Synthetic codes for timing: random INT8 Q/K, e4m3 V from a small finite range, scales giving
 // logits of unit-ish spread (so exp2 and the mask see realistic values).
-__global__ void fill_random_bytes(std::uint8_t* data, std::size_t n, std::uint32_t seed,
-                                  bool fp8) {
+__global__ void fill_random_bytes(std::uint8_t* data, std::size_t n, std::uint32_t seed, bool fp8) {
   for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
        i += std::size_t{gridDim.x} * blockDim.x) {
     std::uint32_t x = static_cast<std::uint32_t>(i) * 2654435761u ^ seed;
@@ -337,8 +335,8 @@ int bench(int argc, char** argv) {
     p.pv_precision = sageattn::PVPrecision::kFp8Fp32Accum;
     const cuda::QuantizedLayout layout = plan(p, false);
     // Enough copies that the rotation exceeds L2 (50 MB) several times over.
-    const int copies = static_cast<int>(std::clamp<std::size_t>(
-        (200u << 20) / layout.total_bytes + 1, 1, 8));
+    const int copies =
+        static_cast<int>(std::clamp<std::size_t>((200u << 20) / layout.total_bytes + 1, 1, 8));
     std::vector<std::uint8_t*> workspaces(copies);
     const std::size_t out_elems = static_cast<std::size_t>(batch) * heads * s.n * s.d;
     void* out = nullptr;
@@ -368,7 +366,8 @@ int bench(int argc, char** argv) {
     CHECK_CUDA(cudaEventCreate(&start));
     CHECK_CUDA(cudaEventCreate(&stop));
     for (int i = 0; i < 3; ++i)
-      check_status(cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr), "warm");
+      check_status(cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr),
+                   "warm");
     std::vector<float> times;
     for (int i = 0; i < iterations; ++i) {
       CHECK_CUDA(cudaEventRecord(start));

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cuda.h>
-#include <cuda_runtime.h>
 #include <cudaTypedefs.h>
+#include <cuda_runtime.h>
 
 #include <array>
 #include <cstdint>
@@ -30,8 +30,8 @@ inline Status tensor_map_encoder(PFN_cuTensorMapEncodeTiled_v12000* encode) {
   if (cached == nullptr) {
     void* function = nullptr;
     cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
-    const cudaError_t err = cudaGetDriverEntryPointByVersion(
-        "cuTensorMapEncodeTiled", &function, 12000, cudaEnableDefault, &found);
+    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &function,
+                                                             12000, cudaEnableDefault, &found);
     if (err != cudaSuccess || found != cudaDriverEntryPointSuccess || function == nullptr) {
       return {StatusCode::kCudaError,
               std::string("cuTensorMapEncodeTiled not available: ") + cudaGetErrorString(err)};
@@ -49,11 +49,11 @@ Status encode_byte_tensor_map(const TiledTensorMapSpec<kRank>& spec, CUtensorMap
   if (Status s = tensor_map_encoder(&encode); !s.ok()) return s;
   std::array<std::uint32_t, kRank> element_strides{};
   element_strides.fill(1);
-  const CUresult result = encode(
-      map, CU_TENSOR_MAP_DATA_TYPE_UINT8, kRank, const_cast<void*>(spec.base), spec.dims.data(),
-      spec.byte_strides.data(), spec.box.data(), element_strides.data(),
-      CU_TENSOR_MAP_INTERLEAVE_NONE, spec.swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult result =
+      encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, kRank, const_cast<void*>(spec.base),
+             spec.dims.data(), spec.byte_strides.data(), spec.box.data(), element_strides.data(),
+             CU_TENSOR_MAP_INTERLEAVE_NONE, spec.swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS) {
     return {StatusCode::kInternal,
             "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(result)};

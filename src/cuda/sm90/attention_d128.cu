@@ -3,8 +3,9 @@
 
 namespace sageattn::cuda::sm90 {
 
-template Status launch_kernel<128, __half>(const TensorMaps&, const KernelParams&, int, cudaStream_t);
+template Status launch_kernel<128, __half>(const TensorMaps&, const KernelParams&, int,
+                                           cudaStream_t);
 template Status launch_kernel<128, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
-                                                 cudaStream_t);
+                                                  cudaStream_t);
 
 }  // namespace sageattn::cuda::sm90

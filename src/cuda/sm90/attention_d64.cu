@@ -3,7 +3,8 @@
 
 namespace sageattn::cuda::sm90 {
 
-template Status launch_kernel<64, __half>(const TensorMaps&, const KernelParams&, int, cudaStream_t);
+template Status launch_kernel<64, __half>(const TensorMaps&, const KernelParams&, int,
+                                          cudaStream_t);
 template Status launch_kernel<64, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
                                                  cudaStream_t);
 

@@ -24,7 +24,8 @@ __device__ __forceinline__ void set_register_count_decrease() {
 
 template <int kHeadDim, typename Out>
 __global__ void __launch_bounds__(kThreads, 1)
-    attention_kernel(const __grid_constant__ TensorMaps maps, const __grid_constant__ KernelParams p) {
+    attention_kernel(const __grid_constant__ TensorMaps maps,
+                     const __grid_constant__ KernelParams p) {
   using Traits = KernelTraits<kHeadDim>;
   extern __shared__ std::uint8_t smem_raw[];
   auto& smem = *reinterpret_cast<typename Traits::SharedStorage*>(

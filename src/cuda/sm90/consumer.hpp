@@ -4,13 +4,14 @@
 //   Ot = P V         FP8 wgmma m64nDk32, P from registers, V^T from shared memory, a fresh f32
 //                    accumulator per tile (the two-level accumulation: the tensor core's fp8
 //                    accumulate keeps fewer mantissa bits than fp32 over long sequences)
-//   O  = O * alpha + Ot   in fp32 registers; the rescale runs while the PV wgmma is in flight
+//   O  = O * alpha + Ot   in fp32 registers (one FFMA per element)
 #pragma once
 
 #include "cuda/common/mbarrier.hpp"
 #include "cuda/common/wgmma.hpp"
 #include "cuda/sm90/epilogue.hpp"
 #include "cuda/sm90/kernel_traits.hpp"
+#include "cuda/sm90/named_barriers.hpp"
 #include "cuda/sm90/softmax.hpp"
 #include "cuda/sm90/tile_scheduler.hpp"
 
@@ -19,36 +20,53 @@ namespace sageattn::cuda::sm90 {
 template <int kHeadDim>
 __device__ __forceinline__ void qk_gemm(std::uint64_t desc_q, std::uint64_t desc_k,
                                         std::int32_t (&s)[kSFragment]) {
-  device::wgmma_fence();
+  constexpr int kSteps = kHeadDim / kKStep;
+  std::uint64_t desc_a[kSteps], desc_b[kSteps];
 #pragma unroll
-  for (int kk = 0; kk < kHeadDim / kKStep; ++kk) {
-    device::wgmma_s8_m64n128k32(s, device::advance_descriptor(desc_q, kk * kKStep),
-                                device::advance_descriptor(desc_k, kk * kKStep), kk > 0);
+  for (int kk = 0; kk < kSteps; ++kk) {
+    desc_a[kk] = device::advance_descriptor(desc_q, kk * kKStep);
+    desc_b[kk] = device::advance_descriptor(desc_k, kk * kKStep);
   }
-  device::wgmma_commit();
+  if constexpr (kHeadDim == 128) {
+    device::wgmma_s8_m64n128_k128(s, desc_a, desc_b);
+  } else {
+    device::wgmma_s8_m64n128_k64(s, desc_a, desc_b);
+  }
+}
+
+// The PV wgmma descriptors of one stage's V^T tile, one per k-step.
+template <int kHeadDim>
+__device__ __forceinline__ void pv_descriptors(const std::uint8_t* v_tile,
+                                               std::uint64_t (&desc_b)[kPvSteps]) {
+  const std::uint64_t desc_v = device::make_smem_descriptor(v_tile, device::SmemSwizzle::k128B,
+                                                            KernelTraits<kHeadDim>::kVGroupStride);
+#pragma unroll
+  for (int kk = 0; kk < kPvSteps; ++kk)
+    desc_b[kk] = device::advance_descriptor(desc_v, kk * kKStep);
+  device::fence_registers(desc_b);
 }
 
 template <int kHeadDim>
-__device__ __forceinline__ void pv_gemm(const std::uint32_t (&p_fp8)[kPvSteps][4],
-                                        std::uint64_t desc_v, float (&acc)[kHeadDim / 2]) {
-  device::wgmma_fence();
-#pragma unroll
-  for (int kk = 0; kk < kPvSteps; ++kk) {
-    const std::uint64_t desc = device::advance_descriptor(desc_v, kk * kKStep);
-    if constexpr (kHeadDim == 128) {
-      device::wgmma_e4m3_m64n128k32(acc, p_fp8[kk], desc, kk > 0);
-    } else {
-      device::wgmma_e4m3_m64n64k32(acc, p_fp8[kk], desc, kk > 0);
-    }
+__device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
+                                        const std::uint64_t (&desc_b)[kPvSteps],
+                                        float (&acc)[kHeadDim / 2]) {
+  if constexpr (kHeadDim == 128) {
+    device::wgmma_e4m3_m64n128_k128(acc, p_fp8, desc_b);
+  } else {
+    device::wgmma_e4m3_m64n64_k128(acc, p_fp8, desc_b);
   }
-  device::wgmma_commit();
 }
 
+// Why no software pipeline inside a warpgroup (FA3 issues Q K^T of tile i+1 before P V of tile i
+// and overlaps its softmax with that P V): it needs S, the PV accumulator, O and two P fragments
+// live at once, 64 + 64 + 64 + 32 registers plus the softmax state at hd128, over the 240 a
+// consumer thread has (ptxas spilled ~40). At hd64, where it fits, it measured slower than this
+// sequential order with the ping-pong (383 vs 432 TOPS at N=16k, bench/NOTES.md).
 // `consumer` is the warpgroup's index among the consumers; `thread` its thread index (0..127).
 template <int kHeadDim, typename Out>
-__device__ void consume(const KernelParams& p, const WorkTile& w,
-                        typename KernelTraits<kHeadDim>::SharedStorage& smem, int consumer,
-                        int thread) {
+__device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w,
+                                        typename KernelTraits<kHeadDim>::SharedStorage& smem,
+                                        int consumer, int thread) {
   using Traits = KernelTraits<kHeadDim>;
   const int warp = thread / 32;
   const int lane = thread % 32;
@@ -58,10 +76,18 @@ __device__ void consume(const KernelParams& p, const WorkTile& w,
                        q0 + consumer * kRowsPerConsumer + warp * 16 + lane / 4 + 8};
   const int kv_head = kv_head_of(p, w.head);
   // Rows g and g+8 share their Q scale group at every granularity (granularity.hpp, warp_q = 16).
-  const float q_scale =
-      p.q_scales[static_cast<std::int64_t>(w.head) * p.q_scale_count +
-                 quant::q_scale_group(rows[0], p.granularity, kTile)];
+  const float q_scale = p.q_scales[static_cast<std::int64_t>(w.head) * p.q_scale_count +
+                                   quant::q_scale_group(rows[0], p.granularity, kTile)];
   const float* k_scales = p.k_scales + static_cast<std::int64_t>(kv_head) * p.k_scale_count;
+  // K scale of this thread's keys: group tile * k_groups_per_tile + k_group_in_tile[j0] (the same
+  // as quant::k_scale_group of the key, without its divisions in the loop).
+  const int k_groups_per_tile = quant::k_groups_per_block(p.granularity, kTile);
+  int k_group_in_tile[2];
+#pragma unroll
+  for (int j0 = 0; j0 < 2; ++j0) {
+    k_group_in_tile[j0] =
+        quant::k_scale_group(key_of_slot(8 * j0 + 2 * lane_t), p.granularity, kTile);
+  }
   const int causal_offset = p.len_kv - p.len_q;
   int row_limit[2];
 #pragma unroll
@@ -71,54 +97,78 @@ __device__ void consume(const KernelParams& p, const WorkTile& w,
 
   const std::uint64_t desc_q = device::make_smem_descriptor(
       smem.q + consumer * kRowsPerConsumer * kHeadDim, Traits::kQkSwizzle, Traits::kQkGroupStride);
+  const auto desc_k = [&](int tile) {
+    return device::make_smem_descriptor(smem.k[tile % Traits::kStages], Traits::kQkSwizzle,
+                                        Traits::kQkGroupStride);
+  };
+  const auto parity = [](int tile) {
+    return static_cast<std::uint32_t>(tile / Traits::kStages) & 1;
+  };
+  OnlineSoftmax softmax;
   float o[kHeadDim / 2];
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.0f;
-  OnlineSoftmax softmax;
-  device::mbarrier_wait(&smem.q_full, 0);
-
-  for (int tile = 0; tile < w.kv_tiles; ++tile) {
-    const int stage = tile % Traits::kStages;
-    const std::uint32_t parity = (tile / Traits::kStages) & 1;
+  std::int32_t s[kSFragment];
+  std::uint32_t p_fp8[kPvSteps][4];
+  float alpha[2];
+  // S of `tile` to P: the thread's keys fall in two K scale groups (even / odd S column chunks).
+  const auto softmax_step = [&](int tile) {
     const int key0 = tile * kBlockK;
-    // This thread's keys fall in two K scale groups (S column chunks of even / odd index).
     float qk_scale[2];
 #pragma unroll
     for (int j0 = 0; j0 < 2; ++j0) {
-      const int key = key0 + key_of_slot(8 * j0 + 2 * lane_t);
-      qk_scale[j0] = q_scale * k_scales[quant::k_scale_group(key, p.granularity, kTile)];
+      qk_scale[j0] = q_scale * k_scales[tile * k_groups_per_tile + k_group_in_tile[j0]];
     }
-
-    std::int32_t s[kSFragment];
-    device::mbarrier_wait(&smem.k_full[stage], parity);
-    qk_gemm<kHeadDim>(desc_q,
-                      device::make_smem_descriptor(smem.k[stage], Traits::kQkSwizzle,
-                                                   Traits::kQkGroupStride),
-                      s);
-    device::wgmma_wait<0>();
-    device::fence_registers(s);
-
-    const bool masked = key0 + kBlockK > w.unmasked_end;
     const int key_limit[2] = {row_limit[0] - key0, row_limit[1] - key0};
-    std::uint32_t p_fp8[kPvSteps][4];
-    float alpha[2];
-    softmax.step(s, qk_scale, masked, key_limit, lane_t, p_fp8, alpha);
+    if (key0 + kBlockK > w.unmasked_end) {
+      softmax.step<true>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+    } else {
+      softmax.step<false>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+    }
+  };
 
-    float acc[kHeadDim / 2];
-    device::mbarrier_wait(&smem.v_full[stage], parity);
-    pv_gemm<kHeadDim>(p_fp8,
-                      device::make_smem_descriptor(smem.v[stage], device::SmemSwizzle::k128B,
-                                                   Traits::kVGroupStride),
-                      acc);
+  const PingPong ping_pong(consumer);
+  ping_pong.start();
+  device::mbarrier_wait(&smem.q_full, 0);
+
+  // The per-tile PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
+  float acc[kHeadDim / 2];
 #pragma unroll
-    for (int i = 0; i < kHeadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
+  for (int i = 0; i < kHeadDim / 2; ++i) acc[i] = 0.0f;
+
+  // P V of `tile` (its P in p_fp8), then the fold O = O * alpha + acc. Issued in this warpgroup's
+  // turn (named_barriers.hpp).
+  const auto pv_tile = [&](int tile) {
+    const int stage = tile % Traits::kStages;
+    std::uint64_t desc_v[kPvSteps];
+    pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
+    device::mbarrier_wait(&smem.v_full[stage], parity(tile));
+    ping_pong.wait_turn();
+    pv_gemm<kHeadDim>(p_fp8, desc_v, acc);
+    ping_pong.pass_turn();
     device::wgmma_wait<0>();
     device::fence_registers(acc);
+#pragma unroll
+    for (int kk = 0; kk < kPvSteps; ++kk) device::fence_registers(p_fp8[kk]);
     __syncwarp();
     if (lane == 0) device::mbarrier_arrive(&smem.kv_empty[stage]);
 #pragma unroll
-    for (int i = 0; i < kHeadDim / 2; ++i) o[i] += acc[i];
+    for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
+  };
+
+  // Each GEMM waits for its result; the two consumers take turns issuing (named_barriers.hpp), so
+  // one's softmax runs while the other's GEMMs occupy the tensor cores.
+  for (int tile = 0; tile < w.kv_tiles; ++tile) {
+    device::mbarrier_wait(&smem.k_full[tile % Traits::kStages], parity(tile));
+    ping_pong.wait_turn();
+    qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
+    ping_pong.pass_turn();
+    device::wgmma_wait<0>();
+    device::fence_registers(s);
+    softmax_step(tile);
+    pv_tile(tile);
   }
+  ping_pong.finish();
   store_rows<kHeadDim, Out>(p, w.head, kv_head, rows, softmax, o, lane_t);
 }
 

@@ -52,8 +52,8 @@ __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int 
     for (int chunk = 0; chunk < kHeadDim / 8; ++chunk) {
       const int c = 8 * chunk + 2 * lane_t;
       const float2 scale = *reinterpret_cast<const float2*>(v_scales + c);
-      const float2 mean = empty ? make_float2(0.0f, 0.0f)
-                                : *reinterpret_cast<const float2*>(v_mean + c);
+      const float2 mean =
+          empty ? make_float2(0.0f, 0.0f) : *reinterpret_cast<const float2*>(v_mean + c);
       const float x0 = o[4 * chunk + 2 * h] * scale.x * inv_l + mean.x;
       const float x1 = o[4 * chunk + 2 * h + 1] * scale.y * inv_l + mean.y;
       *reinterpret_cast<std::uint32_t*>(out + c) = pack_output_pair<Out>(x0, x1);

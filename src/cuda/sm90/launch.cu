@@ -16,9 +16,12 @@ namespace {
 
 quant::Granularity granularity_of(QKQuant mode) {
   switch (mode) {
-    case QKQuant::kInt8PerBlock: return quant::Granularity::kPerBlock;
-    case QKQuant::kInt8PerThread: return quant::Granularity::kPerThread;
-    default: return quant::Granularity::kPerWarp;
+    case QKQuant::kInt8PerBlock:
+      return quant::Granularity::kPerBlock;
+    case QKQuant::kInt8PerThread:
+      return quant::Granularity::kPerThread;
+    default:
+      return quant::Granularity::kPerWarp;
   }
 }
 
@@ -68,8 +71,7 @@ Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* 
 
 bool accepts(const core::AttentionProblem& p) {
   const bool int8_qk = p.qk_quant == QKQuant::kInt8PerBlock ||
-                       p.qk_quant == QKQuant::kInt8PerWarp ||
-                       p.qk_quant == QKQuant::kInt8PerThread;
+                       p.qk_quant == QKQuant::kInt8PerWarp || p.qk_quant == QKQuant::kInt8PerThread;
   // The epilogue stores channel pairs as one 4-byte word.
   const bool pair_aligned = reinterpret_cast<std::uintptr_t>(p.out) % 4 == 0 &&
                             even(p.out_strides.batch) && even(p.out_strides.head) &&
@@ -93,8 +95,8 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
   params.k_scales = at_offset<float>(workspace, layout.k_scales);
   params.v_scales = at_offset<float>(workspace, layout.v_scales);
   params.v_mean = at_offset<float>(workspace, layout.v_mean);
-  params.lse_shift = problem.lse != nullptr ? at_offset<float>(workspace, layout.lse_shift)
-                                            : nullptr;
+  params.lse_shift =
+      problem.lse != nullptr ? at_offset<float>(workspace, layout.lse_shift) : nullptr;
   params.out = problem.out;
   params.lse = problem.lse;
   params.out_strides = problem.out_strides;

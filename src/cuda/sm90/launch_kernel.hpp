@@ -15,8 +15,8 @@ Status launch_kernel(const TensorMaps& maps, const KernelParams& params, int cta
 
 extern template Status launch_kernel<64, __half>(const TensorMaps&, const KernelParams&, int,
                                                  cudaStream_t);
-extern template Status launch_kernel<64, __nv_bfloat16>(const TensorMaps&, const KernelParams&,
-                                                        int, cudaStream_t);
+extern template Status launch_kernel<64, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
+                                                        cudaStream_t);
 extern template Status launch_kernel<128, __half>(const TensorMaps&, const KernelParams&, int,
                                                   cudaStream_t);
 extern template Status launch_kernel<128, __nv_bfloat16>(const TensorMaps&, const KernelParams&,

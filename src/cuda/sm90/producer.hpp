@@ -11,8 +11,9 @@
 namespace sageattn::cuda::sm90 {
 
 template <int kHeadDim>
-__device__ void produce(const TensorMaps& maps, const KernelParams& p, const WorkTile& w,
-                        typename KernelTraits<kHeadDim>::SharedStorage& smem) {
+__device__ __forceinline__ void produce(const TensorMaps& maps, const KernelParams& p,
+                                        const WorkTile& w,
+                                        typename KernelTraits<kHeadDim>::SharedStorage& smem) {
   using Traits = KernelTraits<kHeadDim>;
   const int kv_head = kv_head_of(p, w.head);
   device::mbarrier_arrive_expect_tx(&smem.q_full, Traits::kQBytes);

@@ -3,7 +3,8 @@
 // its warp's slab) and, per row, 32 of the tile's 128 keys (kernel_traits.hpp: key_of_slot).
 //
 // The arithmetic follows cpu/emulation.cpp: s = dot * (q_scale * k_scale), masked keys -inf,
-// m' = max(m, max s), base = m' (0 if m' = -inf), alpha = exp2(m - base), p = exp2(s - base).
+// m' = max(m, max s), base = m' (0 if m' = -inf), alpha = exp2(m - base), p = exp2(s - base)
+// (here s - base is fused into one FFMA, see step()).
 // Here p is produced pre-multiplied by kFp8PScale (exp2(s - base + log2 448)), the value the
 // e4m3 conversion needs; the row sum l is kept in the same unit and divided out at the end.
 #pragma once
@@ -17,9 +18,11 @@
 namespace sageattn::cuda::sm90 {
 
 inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Stands in for a masked key's dot product when taking the integer tile maximum.
+inline constexpr std::int32_t kMaskedDot = std::numeric_limits<std::int32_t>::min();
 inline constexpr float kLog2Fp8PScale = 8.807354922057604f;  // log2(448)
-inline constexpr int kSFragment = kBlockK / 2;                // S registers per thread (m64n128)
-inline constexpr int kPvSteps = kBlockK / kKStep;             // k-steps of the PV wgmma
+inline constexpr int kSFragment = kBlockK / 2;               // S registers per thread (m64n128)
+inline constexpr int kPvSteps = kBlockK / kKStep;            // k-steps of the PV wgmma
 
 __device__ __forceinline__ float fast_exp2(float x) {
   float y;
@@ -30,8 +33,7 @@ __device__ __forceinline__ float fast_exp2(float x) {
 // Exact int32 -> fp32 for |x| < 2^22 with an integer add and a float subtract (both full-rate
 // pipes; I2F runs at a quarter of that). The largest INT8 dot of D = 128 is 127^2 * 128 < 2^21.
 __device__ __forceinline__ float small_int_to_float(std::int32_t x) {
-  constexpr std::int32_t kMagicBits = 0x4B400000;  // 1.5 * 2^23
-  return __int_as_float(x + kMagicBits) - 12582912.0f;
+  return __int_as_float(x + 0x4B400000) - 12582912.0f;  // bits of 1.5 * 2^23 + x, minus it
 }
 
 __device__ __forceinline__ std::uint32_t pack_e4m3x4(float b0, float b1, float b2, float b3) {
@@ -56,48 +58,59 @@ struct OnlineSoftmax {
   float m[2] = {kNegInf, kNegInf};
   float l[2] = {0.0f, 0.0f};
 
-  // Consumes one tile's dot products; writes P as the e4m3 A fragments of the PV wgmma and the
-  // factor alpha by which the running output must be rescaled. `key_limit` holds, per row, the
-  // number of visible keys of this tile (keys at or past it are masked), used when `masked`.
+  // Consumes one tile's dot products: writes P = exp2(s - m' + log2 448) as the e4m3 A fragments
+  // of the PV wgmma, and alpha, the factor by which the running output must be rescaled. With
+  // kMasked, keys at or past key_limit[row half] (tile-local) are masked; only the tiles that
+  // cross the causal diagonal or the sequence end instantiate it.
+  //
+  // Cheaper than the emulation's literal order, with the same values up to one rounding: the tile
+  // maximum is taken on the integer dots of each K scale group (scales are positive, so
+  // max(dot) * scale is the largest s, bit for bit), and s - base is one FFMA on the exact dot.
+  // (Folding the int -> float bias into the FFMA's addend too saves an instruction but moved the
+  // LSE by 3e-4: the addend's rounding is a unit of 1.5 * 2^23 * scale.)
+  //
+  // A fragment of k-step kk: chunks J = 4kk..4kk+3; a[0]/a[2] row g from chunks (4kk, 4kk+1) /
+  // (4kk+2, 4kk+3), a[1]/a[3] the same for row g+8 (S registers 4J+2, 4J+3).
+  template <bool kMasked>
   __device__ __forceinline__ void step(const std::int32_t (&dot)[kSFragment],
-                                       const float (&qk_scale)[2], bool masked,
-                                       const int (&key_limit)[2], int lane_t,
-                                       std::uint32_t (&p_fp8)[kPvSteps][4], float (&alpha)[2]) {
-    float s[kSFragment];
+                                       const float (&qk_scale)[2], const int (&key_limit)[2],
+                                       int lane_t, std::uint32_t (&p_fp8)[kPvSteps][4],
+                                       float (&alpha)[2]) {
+    const auto visible = [&](int i) {
+      return !kMasked || key_of_slot(8 * (i / 4) + 2 * lane_t + (i & 1)) < key_limit[(i >> 1) & 1];
+    };
+    std::int32_t dot_max[2][2] = {{kMaskedDot, kMaskedDot}, {kMaskedDot, kMaskedDot}};
 #pragma unroll
     for (int i = 0; i < kSFragment; ++i) {
       const int chunk = i / 4;  // 8-column chunk J; its parity j0 picks the K scale
-      s[i] = small_int_to_float(dot[i]) * qk_scale[chunk & 1];
-      if (masked) {
-        const int key = key_of_slot(8 * chunk + 2 * lane_t + (i & 1));
-        if (key >= key_limit[(i >> 1) & 1]) s[i] = kNegInf;
-      }
+      const int h = (i >> 1) & 1;
+      dot_max[h][chunk & 1] = max(dot_max[h][chunk & 1], visible(i) ? dot[i] : kMaskedDot);
     }
-    float base[2];
+    float neg_base[2];  // log2 448 - base
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       float tile_max = kNegInf;
 #pragma unroll
-      for (int i = 0; i < kSFragment; ++i) {
-        if (((i >> 1) & 1) == h) tile_max = fmaxf(tile_max, s[i]);
+      for (int j0 = 0; j0 < 2; ++j0) {
+        if (dot_max[h][j0] != kMaskedDot) {
+          tile_max = fmaxf(tile_max, small_int_to_float(dot_max[h][j0]) * qk_scale[j0]);
+        }
       }
       const float m_new = fmaxf(m[h], quad_max(tile_max));
       const float anchor = m_new == kNegInf ? 0.0f : m_new;
       alpha[h] = fast_exp2(m[h] - anchor);
       m[h] = m_new;
-      base[h] = anchor - kLog2Fp8PScale;
+      neg_base[h] = kLog2Fp8PScale - anchor;
     }
     float tile_sum[2] = {0.0f, 0.0f};
-#pragma unroll
-    for (int i = 0; i < kSFragment; ++i) {
+    const auto p_of = [&](int i) {
       const int h = (i >> 1) & 1;
-      s[i] = fast_exp2(s[i] - base[h]);
-      tile_sum[h] += s[i];
-    }
-#pragma unroll
-    for (int h = 0; h < 2; ++h) l[h] = l[h] * alpha[h] + tile_sum[h];
-    // A fragment of k-step kk: chunks J = 4kk..4kk+3; a[0]/a[2] row g from chunks (4kk, 4kk+1) /
-    // (4kk+2, 4kk+3), a[1]/a[3] the same for row g+8 (registers 4J+2, 4J+3).
+      const int j0 = (i / 4) & 1;
+      float e = fast_exp2(fmaf(small_int_to_float(dot[i]), qk_scale[j0], neg_base[h]));
+      if (kMasked && !visible(i)) e = 0.0f;
+      tile_sum[h] += e;
+      return e;
+    };
 #pragma unroll
     for (int kk = 0; kk < kPvSteps; ++kk) {
 #pragma unroll
@@ -106,10 +119,12 @@ struct OnlineSoftmax {
         for (int h = 0; h < 2; ++h) {
           const int j0 = 4 * (4 * kk + 2 * half) + 2 * h;
           const int j1 = j0 + 4;
-          p_fp8[kk][2 * half + h] = pack_e4m3x4(s[j0], s[j0 + 1], s[j1], s[j1 + 1]);
+          p_fp8[kk][2 * half + h] = pack_e4m3x4(p_of(j0), p_of(j0 + 1), p_of(j1), p_of(j1 + 1));
         }
       }
     }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) l[h] = l[h] * alpha[h] + tile_sum[h];
   }
 
   // Row sums over the quad; returns them (in kFp8PScale units) for the epilogue.
