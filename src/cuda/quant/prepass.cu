@@ -34,10 +34,8 @@ Status launch(const PrepassParams& p, cudaStream_t stream) {
                         static_cast<unsigned>(p.layout.batch * p.layout.heads_kv));
   prepass::stats_kernel<D><<<stats_grid, prepass::kThreads, 0, stream>>>(p);
   if (Status s = launch_status("prepass stats_kernel"); !s.ok()) return s;
-  const std::int64_t tiles =
-      p.layout.batch * p.layout.heads_q * (p.layout.q_pad / p.tile.block_q) +
-      2 * p.layout.batch * p.layout.heads_kv * (p.layout.k_pad / p.tile.block_k);
-  prepass::quantize_kernel<D><<<static_cast<unsigned>(tiles), prepass::kThreads, 0, stream>>>(p);
+  const prepass::QuantizeGrid grid(p);
+  prepass::quantize_kernel<D><<<static_cast<unsigned>(grid.ctas()), prepass::kThreads, 0, stream>>>(p);
   return launch_status("prepass quantize_kernel");
 }
 

@@ -51,24 +51,31 @@ __device__ inline StatsView stats_view(const PrepassParams& p) {
 
 // Per-channel statistics of one (batch, kv head), from the partials: fp64 sums are exact for
 // 16-bit inputs, so summing the chunks in any order gives the CPU's bits (quant/int_quant.hpp).
-// Fills k_mean, v_mean and the fp8 channel scales of smoothed V in shared memory.
+// Fills k_mean (need_k) and v_mean with the fp8 channel scales of smoothed V (need_v) in shared
+// memory; reading only what a tile kind uses keeps this L2 traffic small next to the tensors.
 template <int D>
-__device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, float* k_mean,
-                                float* v_mean, float* v_scale) {
+__device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, bool need_k,
+                                bool need_v, float* k_mean, float* v_mean, float* v_scale) {
   const StatsView stats = stats_view(p);
+  const std::int64_t chunks = p.layout.stats_chunks;
   for (int d = threadIdx.x; d < D; d += kThreads) {
+    const std::size_t first = static_cast<std::size_t>(kv_head * chunks) * D + d;
     double k_sum = 0.0;
+    if (need_k && p.smooth_k) {
+      for (int c = 0; c < chunks; ++c) k_sum += stats.k_sum[first + c * D];
+    }
+    k_mean[d] = p.smooth_k ? quant::mean_from_sum(k_sum, p.layout.len_kv) : 0.0f;
+    if (!need_v) continue;
     double v_sum = 0.0;
     float v_min = INFINITY;
     float v_max = -INFINITY;
-    for (int c = 0; c < p.layout.stats_chunks; ++c) {
-      const std::size_t at = (static_cast<std::size_t>(kv_head) * p.layout.stats_chunks + c) * D + d;
-      k_sum += stats.k_sum[at];
-      v_sum += stats.v_sum[at];
-      v_min = fminf(v_min, stats.v_min[at]);
-      v_max = fmaxf(v_max, stats.v_max[at]);
+    for (int c = 0; c < chunks; ++c) {
+      if (p.smooth_v) v_sum += stats.v_sum[first + c * D];
+      if (p.fp8_v) {
+        v_min = fminf(v_min, stats.v_min[first + c * D]);
+        v_max = fmaxf(v_max, stats.v_max[first + c * D]);
+      }
     }
-    k_mean[d] = p.smooth_k ? quant::mean_from_sum(k_sum, p.layout.len_kv) : 0.0f;
     v_mean[d] = p.smooth_v ? quant::mean_from_sum(v_sum, p.layout.len_kv) : 0.0f;
     // Rounding is monotonic, so max |v - mean| over tokens is reached at the largest or the
     // smallest v: the same fp32 value the CPU finds by scanning the smoothed channel.

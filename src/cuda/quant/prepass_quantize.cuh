@@ -22,39 +22,45 @@ struct TileScratch {
   alignas(16) std::uint16_t rows[kMaxTileRows * D];
 };
 
-// A tile's rows in registers: thread row r + i * kRows, channels channel()..+7; zero past `len`.
+// A tile's rows in registers as the 16-bit inputs (half the registers of floats, which keeps
+// the memory-bound kernel at several CTAs per SM): thread row r + i * kRows, channels
+// channel()..+7, zero past `len`. Values are rebuilt on demand, minus `mean` on the real rows;
+// the same fp32 subtraction each time, so every use sees the same bits.
 template <int D>
 struct TileValues {
-  float x[TileThreads<D>::kMaxIters][kChannelsPerThread];
+  std::uint32_t words[TileThreads<D>::kMaxIters][kChannelsPerThread / 2];
   std::int64_t first, len;
   int rows;
+  bool bf16;
+  const float* mean = nullptr;  // shared memory, [D], or null
   __device__ int local_row(int i) const { return TileThreads<D>::row() + i * TileThreads<D>::kRows; }
   __device__ bool holds(int i) const { return i * TileThreads<D>::kRows < rows; }
   __device__ bool real(int i) const { return holds(i) && first + local_row(i) < len; }
+  __device__ void values(int i, float (&x)[kChannelsPerThread]) const {
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+      const auto bits = static_cast<std::uint16_t>(words[i][c / 2] >> (16 * (c % 2)));
+      x[c] = element_to_float(bits, bf16);
+      if (mean != nullptr && real(i)) x[c] -= mean[TileThreads<D>::channel() + c];
+    }
+  }
 };
 
 template <int D>
 __device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h, bool vector,
-                          bool bf16, TileValues<D>& t, std::uint16_t* keep_bits) {
+                          TileValues<D>& t, std::uint16_t* keep_bits) {
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     std::uint16_t bits[kChannelsPerThread] = {};
     if (t.real(i)) load8_bits(token_row(in, b, h, t.first + t.local_row(i)) + TileThreads<D>::channel(), vector, bits);
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) {
-      t.x[i][c] = element_to_float(bits[c], bf16);
-      if (keep_bits != nullptr && t.holds(i)) keep_bits[t.local_row(i) * D + TileThreads<D>::channel() + c] = bits[c];
+    for (int c = 0; c < kChannelsPerThread / 2; ++c) {
+      t.words[i][c] = bits[2 * c] | (static_cast<std::uint32_t>(bits[2 * c + 1]) << 16);
     }
-  }
-}
-
-template <int D>
-__device__ void subtract_real_rows(TileValues<D>& t, const float* mean) {
+    if (keep_bits != nullptr && t.holds(i)) {
 #pragma unroll
-  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-    if (!t.real(i)) continue;
-#pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) t.x[i][c] -= mean[TileThreads<D>::channel() + c];
+      for (int c = 0; c < kChannelsPerThread; ++c) keep_bits[t.local_row(i) * D + TileThreads<D>::channel() + c] = bits[c];
+    }
   }
 }
 
@@ -70,7 +76,9 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
-    const float row_max = row_amax<D>(t.x[i]);
+    float x[kChannelsPerThread];
+    t.values(i, x);
+    const float row_max = row_amax<D>(x);
     if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[group_of(t.local_row(i))], row_max);
   }
   __syncthreads();
@@ -80,9 +88,11 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
     const float scale = quant::symmetric_scale(amax[group_of(t.local_row(i))], p.qmax);
+    float x[kChannelsPerThread];
+    t.values(i, x);
     int q[kChannelsPerThread];
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(t.x[i][c], scale, p.qmax);
+    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(x[c], scale, p.qmax);
     std::int8_t* row = codes + static_cast<std::int64_t>(t.local_row(i)) * code_dim;
     if (int4) {
       std::uint32_t packed = 0;

@@ -14,8 +14,10 @@ __device__ void reduce_channel_sums(const double (&partial)[kChannelsPerThread],
   for (int i = 0; i < kChannelsPerThread; ++i) atomicAdd(&sums[TileThreads<D>::channel() + i], partial[i]);
 }
 
+inline constexpr int kStatsCtasPerSm = 2;  // memory-bound: occupancy before registers
+
 template <int D>
-__global__ void __launch_bounds__(kThreads) stats_kernel(PrepassParams p) {
+__global__ void __launch_bounds__(kThreads, kStatsCtasPerSm) stats_kernel(PrepassParams p) {
   using Threads = TileThreads<D>;
   __shared__ double k_sums[D];
   __shared__ double v_sums[D];

@@ -30,14 +30,16 @@ __device__ void smooth_q_block(const PrepassParams& p, TileScratch<D>& s, std::i
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.real(i)) continue;
+    float x[kChannelsPerThread];
+    t.values(i, x);
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) atomicAdd(&s.q_sums[TileThreads<D>::channel() + c], static_cast<double>(t.x[i][c]));
+    for (int c = 0; c < kChannelsPerThread; ++c) atomicAdd(&s.q_sums[TileThreads<D>::channel() + c], static_cast<double>(x[c]));
   }
   __syncthreads();
   const std::int64_t count = min(static_cast<std::int64_t>(t.rows), t.len - t.first);
   for (int d = threadIdx.x; d < D; d += kThreads) s.q_mean[d] = quant::mean_from_sum(s.q_sums[d], count);
   __syncthreads();
-  subtract_real_rows(t, s.q_mean);
+  t.mean = s.q_mean;
 
   const std::int64_t kv_head = head_q / (p.layout.heads_q / p.layout.heads_kv);
   const std::int64_t head = b * p.layout.heads_q + head_q;
@@ -72,7 +74,8 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
   t.first = q_block * p.tile.block_q;
   t.len = p.layout.len_q;
   t.rows = p.tile.block_q;
-  load_tile(p.q, b, h, p.vector_loads, p.bf16, t, p.want_lse ? s.rows : nullptr);
+  t.bf16 = p.bf16;
+  load_tile(p.q, b, h, p.vector_loads, t, p.want_lse ? s.rows : nullptr);
   __syncthreads();
   if (p.want_lse) write_lse_shift(p, s, head, t);
   if (p.smooth_q) smooth_q_block(p, s, b, h, q_block, t);
@@ -96,8 +99,9 @@ __device__ void quantize_k_tile(const PrepassParams& p, TileScratch<D>& s, std::
   t.first = k_block * p.tile.block_k;
   t.len = p.layout.len_kv;
   t.rows = p.tile.block_k;
-  load_tile(p.k, head / p.layout.heads_kv, head % p.layout.heads_kv, p.vector_loads, p.bf16, t, nullptr);
-  subtract_real_rows(t, s.k_mean);
+  t.bf16 = p.bf16;
+  t.mean = s.k_mean;
+  load_tile(p.k, head / p.layout.heads_kv, head % p.layout.heads_kv, p.vector_loads, t, nullptr);
   if (k_block == 0) {
     for (int d = threadIdx.x; d < D; d += kThreads) buffer<float>(p, p.layout.k_mean)[head * D + d] = s.k_mean[d];
   }
@@ -122,8 +126,9 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   t.first = k_block * p.tile.block_k;
   t.len = p.layout.len_kv;
   t.rows = p.tile.block_k;
-  load_tile(p.v, head / p.layout.heads_kv, head % p.layout.heads_kv, p.vector_loads, p.bf16, t, nullptr);
-  subtract_real_rows(t, s.v_mean);
+  t.bf16 = p.bf16;
+  t.mean = s.v_mean;
+  load_tile(p.v, head / p.layout.heads_kv, head % p.layout.heads_kv, p.vector_loads, t, nullptr);
   if (k_block == 0) {
     for (int d = threadIdx.x; d < D; d += kThreads) {
       buffer<float>(p, p.layout.v_mean)[head * D + d] = s.v_mean[d];
@@ -135,11 +140,13 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
 #pragma unroll
     for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
       if (!t.holds(i)) continue;
+      float x[kChannelsPerThread];
+      t.values(i, x);
       std::uint32_t words[4];
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        words[c] = float_to_fp16_saturate(t.x[i][2 * c]) |
-                   (static_cast<std::uint32_t>(float_to_fp16_saturate(t.x[i][2 * c + 1])) << 16);
+        words[c] = float_to_fp16_saturate(x[2 * c]) |
+                   (static_cast<std::uint32_t>(float_to_fp16_saturate(x[2 * c + 1])) << 16);
       }
       *reinterpret_cast<uint4*>(out + t.local_row(i) * D + TileThreads<D>::channel()) =
           make_uint4(words[0], words[1], words[2], words[3]);
@@ -150,11 +157,13 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
+    float x[kChannelsPerThread];
+    t.values(i, x);
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
       const int d = TileThreads<D>::channel() + c;
       staged[d * t.rows + t.local_row(i)] =
-          quant::float_to_e4m3(quant::fp8_scaled_input(t.x[i][c], s.v_scale[d]));
+          quant::float_to_e4m3(quant::fp8_scaled_input(x[c], s.v_scale[d]));
     }
   }
   __syncthreads();
@@ -168,27 +177,58 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   }
 }
 
+// How launch 2 splits its work: each CTA quantizes kRowsPerCta consecutive rows (several tiles)
+// of one kind and one head, so the head's statistics are rebuilt once per 512 rows, not per tile.
+inline constexpr int kRowsPerCta = 512;
+
+struct QuantizeGrid {
+  std::int64_t q_blocks, k_blocks;  // tiles per head
+  int q_per_cta, kv_per_cta;        // tiles per CTA
+  std::int64_t q_ctas_per_head, kv_ctas_per_head, q_ctas, kv_ctas;
+
+  SAGE_HD explicit QuantizeGrid(const PrepassParams& p)
+      : q_blocks(p.layout.q_pad / p.tile.block_q),
+        k_blocks(p.layout.k_pad / p.tile.block_k),
+        q_per_cta(kRowsPerCta / p.tile.block_q),
+        kv_per_cta(kRowsPerCta / p.tile.block_k),
+        q_ctas_per_head((q_blocks + q_per_cta - 1) / q_per_cta),
+        kv_ctas_per_head((k_blocks + kv_per_cta - 1) / kv_per_cta),
+        q_ctas(p.layout.batch * p.layout.heads_q * q_ctas_per_head),
+        kv_ctas(p.layout.batch * p.layout.heads_kv * kv_ctas_per_head) {}
+  SAGE_HD std::int64_t ctas() const { return q_ctas + 2 * kv_ctas; }
+};
+
+// The pre-pass is memory-bound: occupancy (loads in flight) matters more than registers. Left
+// alone ptxas took 219 registers for D=128, one CTA per SM, 3x slower than at this bound.
+inline constexpr int kQuantizeCtasPerSm = 2;
+
 template <int D>
-__global__ void __launch_bounds__(kThreads) quantize_kernel(PrepassParams p) {
+__global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm) quantize_kernel(PrepassParams p) {
   __shared__ TileScratch<D> s;
-  const std::int64_t q_tiles = p.layout.batch * p.layout.heads_q * (p.layout.q_pad / p.tile.block_q);
-  const std::int64_t kv_tiles = p.layout.batch * p.layout.heads_kv * (p.layout.k_pad / p.tile.block_k);
-  std::int64_t tile = blockIdx.x;
-  const int kind = tile < q_tiles ? 0 : (tile < q_tiles + kv_tiles ? 1 : 2);
-  tile -= kind == 0 ? 0 : (kind == 1 ? q_tiles : q_tiles + kv_tiles);
-  std::int64_t kv_head = 0;
-  if (kind == 0) {
-    const std::int64_t head = tile / (p.layout.q_pad / p.tile.block_q);
-    kv_head = (head / p.layout.heads_q) * p.layout.heads_kv +
-              (head % p.layout.heads_q) / (p.layout.heads_q / p.layout.heads_kv);
-  } else {
-    kv_head = tile / (p.layout.k_pad / p.tile.block_k);
+  const QuantizeGrid grid(p);
+  std::int64_t cta = blockIdx.x;
+  const int kind = cta < grid.q_ctas ? 0 : (cta < grid.q_ctas + grid.kv_ctas ? 1 : 2);
+  cta -= kind == 0 ? 0 : (kind == 1 ? grid.q_ctas : grid.q_ctas + grid.kv_ctas);
+  const std::int64_t ctas_per_head = kind == 0 ? grid.q_ctas_per_head : grid.kv_ctas_per_head;
+  const std::int64_t head = cta / ctas_per_head;
+  const std::int64_t kv_head =
+      kind == 0 ? (head / p.layout.heads_q) * p.layout.heads_kv +
+                      (head % p.layout.heads_q) / (p.layout.heads_q / p.layout.heads_kv)
+                : head;
+  // Only what the tile kind reads: K needs k_mean, V its mean and scales, Q k_mean for the
+  // LSE shift and smooth_q only.
+  const bool need_k = kind == 1 || (kind == 0 && (p.want_lse || p.smooth_q));
+  head_statistics<D>(p, kv_head, need_k, kind == 2, s.k_mean, s.v_mean, s.v_scale);
+  const int per_cta = kind == 0 ? grid.q_per_cta : grid.kv_per_cta;
+  const std::int64_t blocks = kind == 0 ? grid.q_blocks : grid.k_blocks;
+  const std::int64_t first = (cta % ctas_per_head) * per_cta;
+  for (std::int64_t block = first; block < min(first + per_cta, blocks); ++block) {
+    __syncthreads();  // statistics ready; the previous tile's shared scratch fully read
+    const std::int64_t tile = head * blocks + block;
+    if (kind == 0) quantize_q_tile(p, s, tile);
+    else if (kind == 1) quantize_k_tile(p, s, tile);
+    else quantize_v_tile(p, s, tile);
   }
-  head_statistics<D>(p, kv_head, s.k_mean, s.v_mean, s.v_scale);
-  __syncthreads();
-  if (kind == 0) quantize_q_tile(p, s, tile);
-  else if (kind == 1) quantize_k_tile(p, s, tile);
-  else quantize_v_tile(p, s, tile);
 }
 
 }  // namespace sageattn::cuda::prepass

@@ -58,14 +58,14 @@ __device__ __forceinline__ void store_rows(const AttentionParams& p, std::int64_
   }
 }
 
-template <int D, bool kCausal, QkCodes kQk, PvMode kPv>
+template <int D, QkCodes kQk, PvMode kPv>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
   using Smem = SmemLayout<D, kQk, kPv>;
   extern __shared__ __align__(16) std::uint8_t smem[];
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   // Causal blocks further down see more keys: launch them first so the tail is short ones.
-  const std::int64_t q_block = kCausal ? gridDim.x - 1 - blockIdx.x : blockIdx.x;
+  const std::int64_t q_block = p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x;
   const std::int64_t head_q = blockIdx.y;
   const std::int64_t b = blockIdx.z;
   const std::int64_t kv_head = b * p.heads_kv + head_q / (p.heads_q / p.heads_kv);
@@ -74,7 +74,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   const std::int64_t causal_offset = p.len_kv - p.len_q;
 
   std::int64_t kv_end = p.len_kv;
-  if constexpr (kCausal) {
+  if (p.causal) {
     const std::int64_t last_row = min(q_first + kTile.block_q, p.len_q) - 1;
     kv_end = max(std::int64_t{0}, min(p.len_kv, last_row + causal_offset + 1));
   }
@@ -105,13 +105,12 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   // Every granularity gives a thread one Q group: its rows share the warp slab and token mod 8.
   const std::int64_t first_row = q_first + warp * kTile.warp_q + lane / 4;
   LogitContext ctx{};
+  ctx.causal = p.causal;
   ctx.q_scale = p.q_scales[head * p.q_scale_count + quant::q_scale_group(first_row, p.granularity, kTile)];
-  ctx.q_mean_logits = p.q_mean_logits == nullptr
-                          ? nullptr
-                          : p.q_mean_logits + (head * (p.q_pad / kTile.block_q) + q_block) * p.k_pad;
-  ctx.len_kv = p.len_kv;
-  ctx.first_row = first_row;
-  ctx.causal_offset = causal_offset;
+  const float* q_mean_logits =
+      p.q_mean_logits == nullptr
+          ? nullptr
+          : p.q_mean_logits + (head * (p.q_pad / kTile.block_q) + q_block) * p.k_pad;
   const std::int64_t warp_first_row = q_first + warp * kTile.warp_q;
 
   RowStats stats;
@@ -124,6 +123,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     }
   OutputAccumulator<D> o = {};
 
+#pragma unroll 1
   for (int tile = 0; tile < tiles; ++tile) {
     const int stage = tile % 2;
     if (tile + 1 < tiles) load_kv(tile + 1, 1 - stage);
@@ -131,18 +131,27 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     cp_async_wait<1>();
     __syncthreads();
 
-    ctx.tile_start = static_cast<std::int64_t>(tile) * kTile.block_k;
+    const std::int64_t tile_start = static_cast<std::int64_t>(tile) * kTile.block_k;
     // Every thread's keys in a tile share (key mod 8) / 2 = lane mod 4: one K group per tile.
     ctx.k_scale = p.k_scales[kv_head * p.k_scale_count +
-                             quant::k_scale_group(ctx.tile_start + 2 * (lane % 4), p.granularity, kTile)];
-    const std::int64_t tile_last_key = ctx.tile_start + kTile.block_k - 1;
+                             quant::k_scale_group(tile_start + 2 * (lane % 4), p.granularity, kTile)];
+    ctx.q_mean_logits = q_mean_logits == nullptr ? nullptr : q_mean_logits + tile_start;
+    const std::int64_t tile_last_key = tile_start + kTile.block_k - 1;
     ctx.mask = tile_last_key >= p.len_kv ||
-               (kCausal && tile_last_key > warp_first_row + causal_offset);
+               (p.causal && tile_last_key > warp_first_row + causal_offset);
+    if (ctx.mask) {
+      // Clamped into [-1, block_k]: past either end every key compares the same way.
+      auto relative = [&](std::int64_t limit) {
+        return static_cast<int>(max(std::int64_t{-kTile.warp_q - 1}, min(limit - tile_start, std::int64_t{kTile.block_k})));
+      };
+      ctx.key_limit = relative(p.len_kv);
+      ctx.causal_limit = relative(first_row + causal_offset);
+    }
 
     std::int32_t dots[kFragsM][kTilesN][4];
     tile_dot_products<D, kQk, kPv>(Smem::q(smem), Smem::k(smem, stage), warp, lane, dots);
     TileLogits s;
-    dequantize_logits<kCausal>(dots, ctx, lane, s);
+    dequantize_logits(dots, ctx, lane, s);
     float alpha[kFragsM][2];
     softmax_update(s, stats, alpha);
     accumulate_pv<D, kQk, kPv>(s, Smem::v(smem, stage), alpha, lane, o);
@@ -154,10 +163,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
                      p.v_mean + kv_head * D);
 }
 
-template <int D, bool kCausal, QkCodes kQk, PvMode kPv>
+template <int D, QkCodes kQk, PvMode kPv>
 Status launch_attention(const AttentionParams& params, std::int64_t batch, cudaStream_t stream) {
   constexpr int kSmem = SmemLayout<D, kQk, kPv>::kTotal;
-  auto* kernel = attention_kernel<D, kCausal, kQk, kPv>;
+  auto* kernel = attention_kernel<D, kQk, kPv>;
   if (Status s = cuda_status(
           cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem),
           "cudaFuncSetAttribute(attention_kernel)");

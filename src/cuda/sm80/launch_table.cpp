@@ -54,38 +54,33 @@ AttentionParams make_params(const core::AttentionProblem& p, const QuantizedLayo
   a.granularity = granularity_of(p.qk_quant);
   a.q_scale_count = quant::q_scale_count(p.len_q, a.granularity, kTile);
   a.k_scale_count = quant::k_scale_count(p.len_kv, a.granularity, kTile);
+  a.causal = p.causal;
   a.bf16_out = p.dtype == DType::kBFloat16;
   a.out_pairs = reinterpret_cast<std::uintptr_t>(p.out) % 4 == 0 && p.out_strides.batch % 2 == 0 &&
                 p.out_strides.head % 2 == 0 && p.out_strides.token % 2 == 0;
   return a;
 }
 
-template <int D, bool kCausal, QkCodes kQk>
+template <int D, QkCodes kQk>
 Status launch_pv(const core::AttentionProblem& p, const AttentionParams& a, cudaStream_t stream) {
   switch (p.pv_precision) {
     case PVPrecision::kFp16Fp16Accum:
-      return launch_attention<D, kCausal, kQk, PvMode::kFp16Fp16>(a, p.batch, stream);
+      return launch_attention<D, kQk, PvMode::kFp16Fp16>(a, p.batch, stream);
     case PVPrecision::kFp8Fp32Accum:
       if constexpr (kFp8KernelsBuilt) {
-        return launch_attention<D, kCausal, kQk, PvMode::kFp8>(a, p.batch, stream);
+        return launch_attention<D, kQk, PvMode::kFp8>(a, p.batch, stream);
       } else {
         return {StatusCode::kInternal, "fp8 PV requested but no fp8 kernels are built"};
       }
     default:
-      return launch_attention<D, kCausal, kQk, PvMode::kFp16Fp32>(a, p.batch, stream);
+      return launch_attention<D, kQk, PvMode::kFp16Fp32>(a, p.batch, stream);
   }
 }
 
-template <int D, bool kCausal>
-Status launch_qk(const core::AttentionProblem& p, const AttentionParams& a, cudaStream_t stream) {
-  return p.qk_quant == QKQuant::kInt4PerThread ? launch_pv<D, kCausal, QkCodes::kInt4>(p, a, stream)
-                                               : launch_pv<D, kCausal, QkCodes::kInt8>(p, a, stream);
-}
-
 template <int D>
-Status launch_causal(const core::AttentionProblem& p, const AttentionParams& a,
-                     cudaStream_t stream) {
-  return p.causal ? launch_qk<D, true>(p, a, stream) : launch_qk<D, false>(p, a, stream);
+Status launch_qk(const core::AttentionProblem& p, const AttentionParams& a, cudaStream_t stream) {
+  return p.qk_quant == QKQuant::kInt4PerThread ? launch_pv<D, QkCodes::kInt4>(p, a, stream)
+                                               : launch_pv<D, QkCodes::kInt8>(p, a, stream);
 }
 
 }  // namespace
@@ -93,8 +88,8 @@ Status launch_causal(const core::AttentionProblem& p, const AttentionParams& a,
 Status launch(const core::AttentionProblem& problem, const QuantizedLayout& layout,
               const void* workspace, cudaStream_t stream) {
   const AttentionParams params = make_params(problem, layout, workspace);
-  return problem.head_dim == 64 ? launch_causal<64>(problem, params, stream)
-                                : launch_causal<128>(problem, params, stream);
+  return problem.head_dim == 64 ? launch_qk<64>(problem, params, stream)
+                                : launch_qk<128>(problem, params, stream);
 }
 
 }  // namespace sageattn::cuda::sm80

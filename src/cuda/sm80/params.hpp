@@ -44,11 +44,12 @@ struct AttentionParams {
   std::int64_t heads_q, heads_kv, len_q, len_kv, q_pad, k_pad;
   int q_scale_count, k_scale_count;
   quant::Granularity granularity;
+  bool causal;  // a runtime flag: its cost (one compare per masked tile element) is not measurable
   bool bf16_out;
   bool out_pairs;  // the output allows 4-byte stores of two adjacent channels
 };
 
-template <int D, bool kCausal, QkCodes kQk, PvMode kPv>
+template <int D, QkCodes kQk, PvMode kPv>
 Status launch_attention(const AttentionParams& params, std::int64_t batch, cudaStream_t stream);
 
 }  // namespace sageattn::cuda::sm80

@@ -54,19 +54,18 @@ __device__ __forceinline__ void tile_dot_products(const std::uint8_t* q_smem,
   }
 }
 
-// What a warp needs to turn its dot products into masked exp2-domain logits.
+// What a warp needs to turn its dot products into masked exp2-domain logits. Limits are relative
+// to the tile's first key, in 32-bit: the per-element mask test stays a single compare.
 struct LogitContext {
-  float q_scale;                // folded Q scale of this thread's rows (one group, see below)
-  float k_scale;                // this thread's K group in the tile
-  const float* q_mean_logits;   // this Q block's row of smooth_q corrections, or null
-  std::int64_t tile_start;      // first key of the tile
-  std::int64_t len_kv;
-  std::int64_t first_row;       // Q token of the thread's fragment row g of fragment 0
-  std::int64_t causal_offset;   // len_kv - len_q
-  bool mask;                    // the tile holds padded or causally hidden keys for this warp
+  float q_scale;               // folded Q scale of this thread's rows (one group, see the kernel)
+  float k_scale;               // this thread's K group in the tile
+  const float* q_mean_logits;  // smooth_q corrections of this Q block from the tile's first key
+  int key_limit;               // keys at or past this are padding
+  int causal_limit;            // fragment 0 row g sees keys <= this (rows below see more)
+  bool mask;                   // the tile holds padded or causally hidden keys for this warp
+  bool causal;
 };
 
-template <bool kCausal>
 __device__ __forceinline__ void dequantize_logits(const std::int32_t (&acc)[kFragsM][kTilesN][4],
                                                   const LogitContext& c, int lane,
                                                   TileLogits& s) {
@@ -76,12 +75,12 @@ __device__ __forceinline__ void dequantize_logits(const std::int32_t (&acc)[kFra
     for (int n = 0; n < kTilesN; ++n) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const std::int64_t key = c.tile_start + n * 8 + 2 * (lane % 4) + e % 2;
+        const int key = n * 8 + 2 * (lane % 4) + e % 2;
         float logit = quant::dequantize_logit(acc[f][n][e], c.q_scale, c.k_scale);
         if (c.q_mean_logits != nullptr) logit += c.q_mean_logits[key];
         if (c.mask) {
-          const std::int64_t row = c.first_row + f * 16 + (e / 2) * 8;
-          const bool hidden = key >= c.len_kv || (kCausal && key > row + c.causal_offset);
+          const bool hidden =
+              key >= c.key_limit || (c.causal && key > c.causal_limit + f * 16 + (e / 2) * 8);
           if (hidden) logit = -INFINITY;
         }
         s[f][n][e] = logit;

@@ -38,14 +38,21 @@ struct SmemLayout {
 };
 
 // rows x row_bytes from a dense global block (row stride global_pitch) into a padded smem tile.
+// Each thread keeps one column and steps through rows: the addresses are one base plus constant
+// multiples, so they cost no registers to keep across the main loop.
 template <int kRows, int kRowBytes, int kPitch>
 __device__ __forceinline__ void load_tile_async(std::uint8_t* smem, const std::uint8_t* global,
                                                 std::int64_t global_pitch) {
   constexpr int kChunksPerRow = kRowBytes / 16;
-  for (int chunk = threadIdx.x; chunk < kRows * kChunksPerRow; chunk += kThreads) {
-    const int row = chunk / kChunksPerRow;
-    const int col = (chunk % kChunksPerRow) * 16;
-    cp_async_16(smem + row * kPitch + col, global + row * global_pitch + col);
+  constexpr int kRowsPerPass = kThreads / kChunksPerRow;
+  static_assert(kThreads % kChunksPerRow == 0 && kRows % kRowsPerPass == 0);
+  const int row = threadIdx.x / kChunksPerRow;
+  const int col = (threadIdx.x % kChunksPerRow) * 16;
+  smem += row * kPitch + col;
+  global += row * global_pitch + col;
+#pragma unroll
+  for (int i = 0; i < kRows / kRowsPerPass; ++i) {
+    cp_async_16(smem + i * kRowsPerPass * kPitch, global + i * kRowsPerPass * global_pitch);
   }
 }
 

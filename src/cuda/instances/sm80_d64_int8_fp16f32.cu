@@ -2,6 +2,6 @@
 #include "cuda/sm80/attention_kernel.cuh"
 
 namespace sageattn::cuda::sm80 {
-template Status launch_attention<128, false, QkCodes::kInt4, PvMode::kFp16Fp16>(
+template Status launch_attention<64, QkCodes::kInt8, PvMode::kFp16Fp32>(
     const AttentionParams&, std::int64_t, cudaStream_t);
 }  // namespace sageattn::cuda::sm80
