@@ -1,6 +1,7 @@
 """sageattn over arrays of frameworks other than torch: numpy (CPU), cupy (CUDA) and any other
 DLPack producer, whose arrays are viewed (zero-copy) as numpy, cupy or torch arrays."""
 
+import functools
 import sys
 
 import numpy as np
@@ -78,12 +79,11 @@ def attention_cupy(q, k, v, values, return_lse):
 
     q, k, v = _with_taken_strides((q, k, v), cupy.ascontiguousarray)
     options = _options.to_c(values)
-    stream = cupy.cuda.get_current_stream().ptr
-    with cupy.cuda.Device(q.device.id):
+    with cupy.cuda.Device(q.device.id):  # the arrays' device: its current stream, allocations
+        stream = cupy.cuda.get_current_stream().ptr
         out = cupy.empty_like(q)
         lse = (cupy.empty(_options.lse_shape(q.shape, values.layout), cupy.float32)
                if return_lse else None)
-        workspace_bytes = _sageattn.workspace_size(q, k, v, options)
-        workspace = cupy.empty(workspace_bytes, cupy.uint8) if workspace_bytes else None
-    _sageattn.forward(q, k, v, out, lse, options, workspace, stream)
+        workspace = functools.partial(cupy.empty, dtype=cupy.uint8)
+        _sageattn.forward(q, k, v, out, lse, options, workspace, stream)
     return (out, lse) if return_lse else out

@@ -5,6 +5,8 @@ The op is functional: it allocates the output, the LSE and the workspace with to
 has a fake implementation, so torch.compile(fullgraph=True) traces it without a graph break.
 """
 
+import functools
+
 import torch
 
 from . import _options, _sageattn
@@ -47,13 +49,10 @@ def _attention(q, k, v, layout, causal, sm_scale, qk_quant, pv_precision, smooth
     options = _options.to_c(_values(layout, causal, sm_scale, qk_quant, pv_precision, smooth_k,
                                     smooth_q, smooth_v, backend))
     out, lse = _new_outputs(q, layout, return_lse)
-    stream = 0
-    workspace = None
+    stream, workspace = 0, None
     if q.is_cuda:
         stream = torch.cuda.current_stream(q.device).cuda_stream
-        workspace_bytes = _sageattn.workspace_size(q, k, v, options, producer_stream=_NO_SYNC)
-        if workspace_bytes:
-            workspace = torch.empty(workspace_bytes, dtype=torch.uint8, device=q.device)
+        workspace = functools.partial(torch.empty, dtype=torch.uint8, device=q.device)
     _sageattn.forward(q, k, v, out, lse if return_lse else None, options, workspace, stream,
                       producer_stream=_NO_SYNC)
     return out, lse

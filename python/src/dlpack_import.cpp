@@ -7,8 +7,8 @@ namespace nb = nanobind;
 namespace sageattn::python {
 namespace {
 
-// The DLPack >= 1.0 managed tensors (capsule "dltensor_versioned") and the legacy ones ("dltensor"):
-// the ABI of dlpack.h, of which sageattn/dlpack_abi.h declares only DLTensor.
+// The DLPack >= 1.0 managed tensors (capsule "dltensor_versioned") and the legacy ones
+// ("dltensor"): the ABI of dlpack.h, of which sageattn/dlpack_abi.h declares only DLTensor.
 struct DLPackVersion {
   std::uint32_t major;
   std::uint32_t minor;

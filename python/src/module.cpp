@@ -71,12 +71,37 @@ ImportedTensor import_output(nb::handle object, const char* name, std::uintptr_t
   return tensor;
 }
 
-std::size_t workspace_size(nb::handle q, nb::handle k, nb::handle v,
-                           const sageattn_options& options, ProducerStream producer_stream) {
-  const Inputs inputs = import_inputs(q, k, v, 0, producer_stream);
+// The workspace as (pointer, bytes): none, a byte array, or the array a callable returns when given
+// the byte count the call needs (skipped when it needs none), so one crossing into Python allocates
+// it with the caller's framework.
+struct WorkspaceBuffer {
+  std::optional<ImportedTensor> tensor;
+  void* data = nullptr;
   std::size_t bytes = 0;
-  check(sageattn_workspace_size(inputs.q.get(), inputs.k.get(), inputs.v.get(), &options, &bytes));
-  return bytes;
+};
+
+WorkspaceBuffer import_workspace(nb::handle workspace, const Inputs& inputs,
+                                 const sageattn_options& options, std::uintptr_t stream,
+                                 ProducerStream producer_stream) {
+  WorkspaceBuffer buffer;
+  nb::object array = nb::borrow(workspace);
+  if (PyCallable_Check(workspace.ptr())) {
+    std::size_t needed = 0;
+    check(
+        sageattn_workspace_size(inputs.q.get(), inputs.k.get(), inputs.v.get(), &options, &needed));
+    if (needed == 0) return buffer;
+    array = workspace(needed);
+  }
+  if (array.is_none()) return buffer;
+  buffer.tensor = import_output(array, "workspace", stream, producer_stream);
+  const DLTensor* tensor = buffer.tensor->get();
+  if (tensor->ndim != 1 || tensor->dtype.bits != 8 || tensor->dtype.lanes != 1 ||
+      (tensor->strides != nullptr && tensor->strides[0] != 1)) {
+    throw nb::value_error("workspace: expected a contiguous 1-d array of bytes (uint8)");
+  }
+  buffer.data = static_cast<char*>(tensor->data) + tensor->byte_offset;
+  buffer.bytes = static_cast<std::size_t>(tensor->shape[0]);
+  return buffer;
 }
 
 void forward(nb::handle q, nb::handle k, nb::handle v, nb::handle out, nb::handle lse,
@@ -86,26 +111,16 @@ void forward(nb::handle q, nb::handle k, nb::handle v, nb::handle out, nb::handl
   const ImportedTensor out_tensor = import_output(out, "out", stream, producer_stream);
   std::optional<ImportedTensor> lse_tensor;
   if (!lse.is_none()) lse_tensor = import_output(lse, "lse", stream, producer_stream);
-  void* workspace_data = nullptr;
-  std::size_t workspace_bytes = 0;
-  std::optional<ImportedTensor> workspace_tensor;
-  if (!workspace.is_none()) {
-    workspace_tensor = import_output(workspace, "workspace", stream, producer_stream);
-    const DLTensor* tensor = workspace_tensor->get();
-    if (tensor->ndim != 1 || tensor->dtype.bits != 8 || tensor->dtype.lanes != 1 ||
-        (tensor->strides != nullptr && tensor->strides[0] != 1)) {
-      throw nb::value_error("workspace: expected a contiguous 1-d array of bytes (uint8)");
-    }
-    workspace_data = static_cast<char*>(tensor->data) + tensor->byte_offset;
-    workspace_bytes = static_cast<std::size_t>(tensor->shape[0]);
-  }
+  const WorkspaceBuffer workspace_buffer =
+      import_workspace(workspace, inputs, options, stream, producer_stream);
   sageattn_status status;
   {
     // The CPU backends take long and run their own threads; CUDA calls only enqueue work.
     nb::gil_scoped_release release;
-    status = sageattn_forward(inputs.q.get(), inputs.k.get(), inputs.v.get(), out_tensor.get(),
-                              lse_tensor ? lse_tensor->get() : nullptr, &options, workspace_data,
-                              workspace_bytes, reinterpret_cast<void*>(stream));
+    status =
+        sageattn_forward(inputs.q.get(), inputs.k.get(), inputs.v.get(), out_tensor.get(),
+                         lse_tensor ? lse_tensor->get() : nullptr, &options, workspace_buffer.data,
+                         workspace_buffer.bytes, reinterpret_cast<void*>(stream));
   }
   check(status);
 }
@@ -117,10 +132,11 @@ NB_MODULE(_sageattn, m) {
 
   nb::class_<sageattn_options>(m, "Options",
                                "sageattn_options: the integer values of sageattn/sageattn.h")
-      .def("__init__", [](sageattn_options* options) {
-        new (options) sageattn_options;
-        sageattn_options_init(options);
-      })
+      .def("__init__",
+           [](sageattn_options* options) {
+             new (options) sageattn_options;
+             sageattn_options_init(options);
+           })
       .def_rw("layout", &sageattn_options::layout)
       .def_rw("causal", &sageattn_options::causal)
       .def_prop_rw("sm_scale", &get_sm_scale, &set_sm_scale, nb::arg("sm_scale").none())
@@ -131,14 +147,13 @@ NB_MODULE(_sageattn, m) {
       .def_rw("smooth_v", &sageattn_options::smooth_v)
       .def_rw("backend", &sageattn_options::backend);
 
-  m.def("workspace_size", &workspace_size, nb::arg("q"), nb::arg("k"), nb::arg("v"),
-        nb::arg("options"), nb::arg("producer_stream").none() = nb::none(),
-        "Bytes of workspace forward() needs for these arrays and options (0 on the CPU).");
   m.def("forward", &forward, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("out"),
         nb::arg("lse").none(), nb::arg("options"), nb::arg("workspace").none() = nb::none(),
         nb::arg("stream") = 0, nb::arg("producer_stream").none() = nb::none(),
         "Attention of q, k, v into out (and lse) on `stream` (a cudaStream_t as int; ignored on "
-        "the CPU). producer_stream: the DLPack consumer stream passed to CUDA producers' "
+        "the CPU). workspace: None (the library allocates it), a uint8 array, or a callable that "
+        "returns one of the byte count it is given. producer_stream: the DLPack consumer stream "
+        "passed to CUDA producers' "
         "__dlpack__ (None: derived from stream; -1: no synchronization).");
   m.def("version", &sageattn_version, "The C library's version string.");
 }
