@@ -6,6 +6,7 @@
 //   prepass_ms      the pre-pass alone, with the bytes it must move and the bytes it does move
 // plus the device's copy bandwidth (cudaMemcpy device to device, bytes read + written).
 // Median of per-repetition CUDA-event timings after warm-up; inputs are random normal.
+// SAGEATTN_SWEEP_ONLY=<d>,<causal 0|1>,<n> runs one configuration (for a profiler).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -106,9 +107,14 @@ int main() {
   std::printf("{\"device\": \"%s\", \"capability\": %d, \"copy_gbps\": %.1f, \"rows\": [\n", prop.name,
               capability, copy_bandwidth_gbps());
   bool first = true;
+  const char* only = std::getenv("SAGEATTN_SWEEP_ONLY");
   for (int d : {64, 128}) {
     for (bool causal : {false, true}) {
       for (std::int64_t n : {1024, 4096, 16384}) {
+        if (only != nullptr &&
+            std::string(only) != std::to_string(d) + "," + (causal ? "1" : "0") + "," + std::to_string(n)) {
+          continue;
+        }
         const std::size_t elements = static_cast<std::size_t>(kBatch * kHeads * n * d);
         void* q = random_tensor(elements, rng);
         void* k = random_tensor(elements, rng);

@@ -7,14 +7,39 @@
 
 namespace sageattn::cuda::prepass {
 
-// Sums of the CTA's per-thread partials into shared memory; exact, so atomics keep the bits.
-template <int D>
-__device__ void reduce_channel_sums(const double (&partial)[kChannelsPerThread], double* sums) {
-#pragma unroll
-  for (int i = 0; i < kChannelsPerThread; ++i) atomicAdd(&sums[TileThreads<D>::channel() + i], partial[i]);
-}
-
 inline constexpr int kStatsCtasPerSm = 2;  // memory-bound: occupancy before registers
+inline constexpr int kStatsRowsInFlight = 4;  // rows each thread loads before it adds them up
+
+// The per-thread channel statistics of a chunk, and their reduction over the CTA.
+struct ChannelStats {
+  double k_sum[kChannelsPerThread] = {};
+  double v_sum[kChannelsPerThread] = {};
+  float v_min[kChannelsPerThread];
+  float v_max[kChannelsPerThread];
+
+  __device__ ChannelStats() {
+#pragma unroll
+    for (int i = 0; i < kChannelsPerThread; ++i) {
+      v_min[i] = INFINITY;
+      v_max[i] = -INFINITY;
+    }
+  }
+
+  // Folds the rows of a warp (lanes kLanesPerRow apart share channels) with shuffles. The fp64
+  // sums are exact (prepass_common.hpp), so any order gives the same bits.
+  template <int D>
+  __device__ void fold_warp() {
+#pragma unroll
+    for (int i = 0; i < kChannelsPerThread; ++i) {
+      for (int offset = TileThreads<D>::kLanesPerRow; offset < 32; offset *= 2) {
+        k_sum[i] += __shfl_xor_sync(0xFFFFFFFFu, k_sum[i], offset);
+        v_sum[i] += __shfl_xor_sync(0xFFFFFFFFu, v_sum[i], offset);
+        v_min[i] = fminf(v_min[i], __shfl_xor_sync(0xFFFFFFFFu, v_min[i], offset));
+        v_max[i] = fmaxf(v_max[i], __shfl_xor_sync(0xFFFFFFFFu, v_max[i], offset));
+      }
+    }
+  }
+};
 
 template <int D>
 __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm) stats_kernel(PrepassParams p) {
@@ -33,73 +58,59 @@ __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm) stats_kernel(Prepas
     v_min[d] = INFINITY;
     v_max[d] = -INFINITY;
   }
-  __syncthreads();
 
   const std::int64_t begin = chunk * p.layout.stats_chunk_len;
   const std::int64_t end = min(p.layout.len_kv, begin + p.layout.stats_chunk_len);
-  double k_partial[kChannelsPerThread] = {};
-  double v_partial[kChannelsPerThread] = {};
-  float lo[kChannelsPerThread];
-  float hi[kChannelsPerThread];
-#pragma unroll
-  for (int i = 0; i < kChannelsPerThread; ++i) {
-    lo[i] = INFINITY;
-    hi[i] = -INFINITY;
-  }
   const bool need_v = p.smooth_v || p.fp8_v;
-#pragma unroll 4
-  for (std::int64_t n = begin + Threads::row(); n < end; n += Threads::kRows) {
-    float x[kChannelsPerThread];
-    if (p.smooth_k) {
-      load8(token_row(p.k, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, x);
+  ChannelStats stats;
+  for (std::int64_t n0 = begin + Threads::row(); n0 < end; n0 += kStatsRowsInFlight * Threads::kRows) {
+    // All loads first, so each thread has kStatsRowsInFlight x 2 requests in flight.
+    float k[kStatsRowsInFlight][kChannelsPerThread] = {};
+    float v[kStatsRowsInFlight][kChannelsPerThread] = {};
 #pragma unroll
-      for (int i = 0; i < kChannelsPerThread; ++i) k_partial[i] += x[i];
+    for (int u = 0; u < kStatsRowsInFlight; ++u) {
+      const std::int64_t n = n0 + u * Threads::kRows;
+      if (n >= end) continue;
+      if (p.smooth_k) load8(token_row(p.k, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, k[u]);
+      if (need_v) load8(token_row(p.v, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, v[u]);
     }
-    if (need_v) {
-      load8(token_row(p.v, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, x);
+#pragma unroll
+    for (int u = 0; u < kStatsRowsInFlight; ++u) {
+      if (n0 + u * Threads::kRows >= end) continue;
 #pragma unroll
       for (int i = 0; i < kChannelsPerThread; ++i) {
-        v_partial[i] += x[i];
-        lo[i] = fminf(lo[i], x[i]);
-        hi[i] = fmaxf(hi[i], x[i]);
+        stats.k_sum[i] += k[u][i];
+        stats.v_sum[i] += v[u][i];
+        stats.v_min[i] = fminf(stats.v_min[i], v[u][i]);
+        stats.v_max[i] = fmaxf(stats.v_max[i], v[u][i]);
       }
     }
   }
-  reduce_channel_sums<D>(k_partial, k_sums);
-  reduce_channel_sums<D>(v_partial, v_sums);
-  // Min/max of signed floats has no shared-memory atomic: fold the rows of each warp with
-  // shuffles, then let the warps update the channels one after the other.
-#pragma unroll
-  for (int i = 0; i < kChannelsPerThread; ++i) {
-    float wl = lo[i];
-    float wh = hi[i];
-    for (int offset = Threads::kLanesPerRow; offset < 32; offset *= 2) {
-      wl = fminf(wl, __shfl_xor_sync(0xFFFFFFFFu, wl, offset));
-      wh = fmaxf(wh, __shfl_xor_sync(0xFFFFFFFFu, wh, offset));
-    }
-    lo[i] = wl;
-    hi[i] = wh;
-  }
+  stats.fold_warp<D>();
+  // Then the warps one after the other: no shared-memory atomics (fp64 add is a CAS loop there).
   const int warp = threadIdx.x / 32;
   for (int w = 0; w < kThreads / 32; ++w) {
+    __syncthreads();
     if (warp == w && threadIdx.x % 32 < Threads::kLanesPerRow) {
 #pragma unroll
       for (int i = 0; i < kChannelsPerThread; ++i) {
         const int d = Threads::channel() + i;
-        v_min[d] = fminf(v_min[d], lo[i]);
-        v_max[d] = fmaxf(v_max[d], hi[i]);
+        k_sums[d] += stats.k_sum[i];
+        v_sums[d] += stats.v_sum[i];
+        v_min[d] = fminf(v_min[d], stats.v_min[i]);
+        v_max[d] = fmaxf(v_max[d], stats.v_max[i]);
       }
     }
-    __syncthreads();
   }
+  __syncthreads();
 
-  const StatsView stats = stats_view(p);
+  const StatsView out = stats_view(p);
   for (int d = threadIdx.x; d < D; d += kThreads) {
     const std::size_t at = (static_cast<std::size_t>(kv_head) * p.layout.stats_chunks + chunk) * D + d;
-    stats.k_sum[at] = k_sums[d];
-    stats.v_sum[at] = v_sums[d];
-    stats.v_min[at] = v_min[d];
-    stats.v_max[at] = v_max[d];
+    out.k_sum[at] = k_sums[d];
+    out.v_sum[at] = v_sums[d];
+    out.v_min[at] = v_min[d];
+    out.v_max[at] = v_max[d];
   }
 }
 

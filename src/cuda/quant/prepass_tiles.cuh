@@ -153,7 +153,10 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
     }
     return;
   }
-  auto* staged = reinterpret_cast<std::uint8_t*>(s.rows);  // [D][rows]
+  // [D][rows + 4]: the pad spreads the byte stores of one row over the banks (with a pitch of
+  // whole words the 16 lanes of a row hit one bank), and keeps 4-byte reads aligned.
+  auto* staged = reinterpret_cast<std::uint8_t*>(s.rows);
+  const int pitch = t.rows + 4;
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
@@ -162,20 +165,21 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
       const int d = TileThreads<D>::channel() + c;
-      staged[d * t.rows + t.local_row(i)] =
+      staged[d * pitch + t.local_row(i)] =
           quant::float_to_e4m3(quant::fp8_scaled_input(x[c], s.v_scale[d]));
     }
   }
   __syncthreads();
   auto* out = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first;
-  const int chunks_per_row = t.rows / 16;
-  for (int chunk = threadIdx.x; chunk < D * chunks_per_row; chunk += kThreads) {
-    const int d = chunk / chunks_per_row;
-    const int at = (chunk % chunks_per_row) * 16;
-    *reinterpret_cast<uint4*>(out + d * p.layout.k_pad + at) =
-        *reinterpret_cast<const uint4*>(staged + d * t.rows + at);
+  const int words_per_row = t.rows / 4;
+  for (int word = threadIdx.x; word < D * words_per_row; word += kThreads) {
+    const int d = word / words_per_row;
+    const int at = (word % words_per_row) * 4;
+    *reinterpret_cast<std::uint32_t*>(out + d * p.layout.k_pad + at) =
+        *reinterpret_cast<const std::uint32_t*>(staged + d * pitch + at);
   }
 }
+;
 
 // How launch 2 splits its work: each CTA quantizes kRowsPerCta consecutive rows (several tiles)
 // of one kind and one head, so the head's statistics are rebuilt once per 512 rows, not per tile.
