@@ -11,7 +11,6 @@
 #include "cuda/common/wgmma.hpp"
 #include "cuda/sm90/epilogue.hpp"
 #include "cuda/sm90/kernel_traits.hpp"
-#include "cuda/sm90/named_barriers.hpp"
 #include "cuda/sm90/softmax.hpp"
 #include "cuda/sm90/tile_scheduler.hpp"
 
@@ -61,7 +60,7 @@ __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
 // and overlaps its softmax with that P V): it needs S, the PV accumulator, O and two P fragments
 // live at once, 64 + 64 + 64 + 32 registers plus the softmax state at hd128, over the 240 a
 // consumer thread has (ptxas spilled ~40). At hd64, where it fits, it measured slower than this
-// sequential order with the ping-pong (383 vs 432 TOPS at N=16k, bench/NOTES.md).
+// sequential order (383 vs 432 TOPS at N=16k, bench/NOTES.md).
 // `consumer` is the warpgroup's index among the consumers; `thread` its thread index (0..127).
 template <int kHeadDim, typename Out>
 __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w,
@@ -127,8 +126,6 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
     }
   };
 
-  const PingPong ping_pong(consumer);
-  ping_pong.start();
   device::mbarrier_wait(&smem.q_full, 0);
 
   // The per-tile PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
@@ -136,16 +133,13 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) acc[i] = 0.0f;
 
-  // P V of `tile` (its P in p_fp8), then the fold O = O * alpha + acc. Issued in this warpgroup's
-  // turn (named_barriers.hpp).
+  // P V of `tile` (its P in p_fp8), then the fold O = O * alpha + acc.
   const auto pv_tile = [&](int tile) {
     const int stage = tile % Traits::kStages;
     std::uint64_t desc_v[kPvSteps];
     pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
     device::mbarrier_wait(&smem.v_full[stage], parity(tile));
-    ping_pong.wait_turn();
     pv_gemm<kHeadDim>(p_fp8, desc_v, acc);
-    ping_pong.pass_turn();
     device::wgmma_wait<0>();
     device::fence_registers(acc);
 #pragma unroll
@@ -156,19 +150,17 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
   };
 
-  // Each GEMM waits for its result; the two consumers take turns issuing (named_barriers.hpp), so
-  // one's softmax runs while the other's GEMMs occupy the tensor cores.
+  // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers) interleave
+  // one's softmax with the other's GEMMs. Enforcing strict turns with named barriers (FA3's
+  // ping-pong) measured no faster (735 vs 759 TOPS at hd128 16k, bench/NOTES.md).
   for (int tile = 0; tile < w.kv_tiles; ++tile) {
     device::mbarrier_wait(&smem.k_full[tile % Traits::kStages], parity(tile));
-    ping_pong.wait_turn();
     qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
-    ping_pong.pass_turn();
     device::wgmma_wait<0>();
     device::fence_registers(s);
     softmax_step(tile);
     pv_tile(tile);
   }
-  ping_pong.finish();
   store_rows<kHeadDim, Out>(p, w.head, kv_head, rows, softmax, o, lane_t);
 }
 
