@@ -150,9 +150,9 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
   };
 
-  // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers) interleave
-  // one's softmax with the other's GEMMs. Enforcing strict turns with named barriers (FA3's
-  // ping-pong) measured no faster (735 vs 759 TOPS at hd128 16k, bench/NOTES.md).
+  // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers)
+  // interleave one's softmax with the other's GEMMs. Enforcing strict turns with named barriers
+  // (FA3's ping-pong) measured no faster (735 vs 759 TOPS at hd128 16k, bench/NOTES.md).
   for (int tile = 0; tile < w.kv_tiles; ++tile) {
     device::mbarrier_wait(&smem.k_full[tile % Traits::kStages], parity(tile));
     qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
