@@ -16,6 +16,7 @@ template <int D>
 struct TileScratch {
   float k_mean[D], v_mean[D], v_scale[D];
   float amax[kMaxGroupsPerTile];
+  int row_group[kMaxTileRows];  // scale group of each tile row, evaluated once per tile
   double q_sums[D];
   float q_mean[D];
   // Q rows as read (lse_shift needs each row's channels in order), or V's fp8 codes transposed.
@@ -69,9 +70,11 @@ __device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h
 // group_of(local row) gives the group within the tile.
 template <int D, typename GroupOf>
 __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, int groups,
-                              GroupOf group_of, float* amax, std::int8_t* codes, float* scales,
+                              GroupOf group_of, float* amax, int* row_group, std::int8_t* codes, float* scales,
                               bool fold_sm_scale) {
   for (int g = threadIdx.x; g < groups; g += kThreads) amax[g] = 0.0f;
+  // The group rule (64-bit token arithmetic) once per row rather than once per thread and row.
+  for (int row = threadIdx.x; row < t.rows; row += kThreads) row_group[row] = group_of(row);
   __syncthreads();
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
@@ -79,7 +82,7 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
     float x[kChannelsPerThread];
     t.values(i, x);
     const float row_max = row_amax<D>(x);
-    if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[group_of(t.local_row(i))], row_max);
+    if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[row_group[t.local_row(i)]], row_max);
   }
   __syncthreads();
   const bool int4 = p.qmax == quant::kInt4Max;
@@ -87,7 +90,7 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
-    const float scale = quant::symmetric_scale(amax[group_of(t.local_row(i))], p.qmax);
+    const float scale = quant::symmetric_scale(amax[row_group[t.local_row(i)]], p.qmax);
     float x[kChannelsPerThread];
     t.values(i, x);
     int q[kChannelsPerThread];

@@ -7,8 +7,10 @@ namespace sageattn::cuda::prepass {
 
 // lse_shift = float(sm_scale * (q . k_mean) in fp64), channels summed in order like the CPU: the
 // products are exact in fp64, so fused or not the sum rounds identically.
+// Optional stages (LSE, smooth_q) stay out of line: inlined, their registers would count against
+// the occupancy of every tile of the memory-bound kernel.
 template <int D>
-__device__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
+__device__ __noinline__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
                                 const TileValues<D>& t) {
   for (int r = threadIdx.x; r < t.rows && t.first + r < t.len; r += kThreads) {
     double dot = 0.0;
@@ -23,7 +25,7 @@ __device__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s,
 // smooth_q: subtract the block's channel means (fp64 sums over its real rows) and write
 // q_mean_logits[block, j] = float(mean . (k_j - k_mean) in fp64) * sm_scale * log2(e).
 template <int D>
-__device__ void smooth_q_block(const PrepassParams& p, TileScratch<D>& s, std::int64_t b,
+__device__ __noinline__ void smooth_q_block(const PrepassParams& p, TileScratch<D>& s, std::int64_t b,
                                std::int64_t head_q, std::int64_t q_block, TileValues<D>& t) {
   for (int d = threadIdx.x; d < D; d += kThreads) s.q_sums[d] = 0.0;
   __syncthreads();
@@ -85,7 +87,7 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
   auto group_of = [&](int row) {
     return quant::q_scale_group(t.first + row, p.granularity, p.tile) - static_cast<int>(q_block) * groups;
   };
-  quantize_tile(p, t, groups, group_of, s.amax,
+  quantize_tile(p, t, groups, group_of, s.amax, s.row_group,
                 buffer<std::int8_t>(p, p.layout.q_codes) + (head * p.layout.q_pad + t.first) * code_dim,
                 buffer<float>(p, p.layout.q_scales) + head * p.q_scale_count + q_block * groups, true);
 }
@@ -110,7 +112,7 @@ __device__ void quantize_k_tile(const PrepassParams& p, TileScratch<D>& s, std::
   auto group_of = [&](int row) {
     return quant::k_scale_group(t.first + row, p.granularity, p.tile) - static_cast<int>(k_block) * groups;
   };
-  quantize_tile(p, t, groups, group_of, s.amax,
+  quantize_tile(p, t, groups, group_of, s.amax, s.row_group,
                 buffer<std::int8_t>(p, p.layout.k_codes) + (head * p.layout.k_pad + t.first) * code_dim,
                 buffer<float>(p, p.layout.k_scales) + head * p.k_scale_count + k_block * groups, false);
 }
@@ -204,7 +206,7 @@ struct QuantizeGrid {
 
 // The pre-pass is memory-bound: occupancy (loads in flight) matters more than registers. Left
 // alone ptxas took 219 registers for D=128, one CTA per SM, 3x slower than at this bound.
-inline constexpr int kQuantizeCtasPerSm = 2;
+inline constexpr int kQuantizeCtasPerSm = 3;
 
 template <int D>
 __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm) quantize_kernel(PrepassParams p) {
