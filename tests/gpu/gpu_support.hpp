@@ -1,4 +1,4 @@
-// Helpers of the GPU tests: a skip when no device is present, device buffers, device copies of a
+// Helpers of the GPU tests: fixtures that require a device, device buffers, device copies of a
 // HostProblem (unit/test_support.hpp) in its own or a padded layout, and reading results back.
 #pragma once
 
@@ -32,7 +32,7 @@ inline int device_capability() {
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!has_cuda_device()) GTEST_SKIP() << "no CUDA device: GPU tests skipped";
+    ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device";
   }
 };
 
@@ -40,7 +40,7 @@ template <typename Param>
 class GpuParamTest : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    if (!has_cuda_device()) GTEST_SKIP() << "no CUDA device: GPU tests skipped";
+    ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device";
   }
 };
 
