@@ -83,7 +83,7 @@ def main():
           f"sageattn {sage_ms:.3f} ms ({flops / sage_ms / 1e9:.0f} TFLOP/s), speedup "
           f"{torch_ms / sage_ms:.2f}x, output cosine {attention_cosine:.6f}")
     print(f"block: torch SDPA {block_torch_ms:.3f} ms, patched {block_sage_ms:.3f} ms, speedup "
-          f"{block_torch_ms / block_sage_ms:.2f}x, output cosine {cosine(patched, reference):.6f}")
+          f"{block_torch_ms / block_sage_ms:.2f}x, output cosine {cosine(patched, reference):.8f}")
 
 
 if __name__ == "__main__":

@@ -123,8 +123,9 @@ def main():
         sage_ms = cuda_time_ms(lambda: sageattn.sdpa(q, k, v, **kwargs))
         attention_cosine = cosine(sageattn.sdpa(q, k, v, **kwargs),
                                   F.scaled_dot_product_attention(q, k, v, **kwargs))
-        features = model.tokenize(texts)
-        features = {name: tensor.cuda() for name, tensor in features.items()}
+        tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in ST 6
+        features = {name: value.cuda() if isinstance(value, torch.Tensor) else value
+                    for name, value in tokenize(texts).items()}
         forward_torch_ms = cuda_time_ms(lambda: model(dict(features)), iters=20)
         with sageattn.sdpa_patched():
             forward_sage_ms = cuda_time_ms(lambda: model(dict(features)), iters=20)
