@@ -148,6 +148,16 @@ TEST(ApiCalls, NoQueriesIsANoOp) {
   }
 }
 
+// Frameworks give tensors without elements arbitrary strides (numpy: all zero); they are never
+// addressed, so such a call is still a valid no-op.
+TEST(ApiCalls, EmptyTensorsAcceptAnyStrides) {
+  ApiTestCall call(2, 4, 2, 0, 8);
+  call.q.strides = {0, 0, 0, 0};
+  call.out.strides = {0, 0, 0, 0};
+  const Status status = call.run();
+  EXPECT_TRUE(status.ok()) << status.message();
+}
+
 // len_kv == 0: every query row sees no key, so it is fully masked: output 0 and LSE -inf.
 TEST(ApiCalls, NoKeysGivesZeroOutputAndMinusInfinityLse) {
   for (Backend backend : {Backend::kCpuReference, Backend::kCpuEmulation}) {
