@@ -55,22 +55,11 @@ def _with_taken_strides(arrays, ascontiguousarray):
     return [a if _strides_taken(a) else ascontiguousarray(a) for a in arrays]
 
 
-def _row_major_if_empty(array):
-    # numpy gives arrays without elements all-zero strides, which the C API's unit head-dim stride
-    # check refuses; such an array has nothing to address, so any strides describe it.
-    if array.size:
-        return array
-    strides = np.cumprod((1,) + array.shape[:0:-1])[::-1] * array.itemsize
-    return np.lib.stride_tricks.as_strided(array, strides=tuple(int(s) for s in strides))
-
-
 def attention_numpy(q, k, v, values, return_lse):
     q, k, v = _with_taken_strides((q, k, v), np.ascontiguousarray)
     out = np.empty_like(q)
     lse = np.empty(_options.lse_shape(q.shape, values.layout), np.float32) if return_lse else None
-    arrays = [_row_major_if_empty(a) for a in (q, k, v, out)]
-    _sageattn.forward(*arrays, None if lse is None else _row_major_if_empty(lse),
-                      _options.to_c(values))
+    _sageattn.forward(q, k, v, out, lse, _options.to_c(values))
     return (out, lse) if return_lse else out
 
 
