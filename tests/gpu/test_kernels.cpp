@@ -17,6 +17,7 @@
 #include "cuda/quant/prepass.hpp"
 #include "cuda/sm80/launch_table.hpp"
 #include "gpu_support.hpp"
+#include "kernel_check.hpp"
 #include "quant/tile_shapes.hpp"
 #include "sageattn/metrics.hpp"
 
@@ -28,14 +29,7 @@ struct KernelCase {
   int token_pad = 0;
 };
 
-constexpr double kEmulationRelL1 = 5e-3;
-constexpr double kEmulationLse = 2e-3;
-
-struct Bound {
-  double relative_l1, cosine;
-};
-
-Bound reference_bound(const ProblemSpec& s) {
+ReferenceBound reference_bound(const ProblemSpec& s) {
   // INT4's 15 levels lose much of the output on these families (the CPU emulation measures
   // rel L1 0.46 / cosine 0.87 on gaussian, tests/unit/test_cpu_emulation_accuracy.cpp).
   if (s.qk_quant == QKQuant::kInt4PerThread) return {0.55, 0.80};
@@ -85,52 +79,12 @@ TEST_P(Sm80Kernel, MatchesEmulationAndReference) {
   }
   auto rng = seeded_rng();
   HostProblem host(c.spec, rng);
-  DeviceProblem device(host, c.token_pad, true);
-  const quant::TileShape tile = quant::kTileSm80;
-  const cuda::QuantizedLayout layout =
-      cuda::plan_quantized_layout(cuda::layout_request(device.problem, tile));
-  DeviceBuffer ws(layout.total_bytes);
-  ASSERT_NE(ws.get(), nullptr);
-  Status status = cuda::run_prepass(device.problem, layout, tile, ws.get(), nullptr);
-  ASSERT_TRUE(status.ok()) << status.message();
-  status = cuda::sm80::launch(device.problem, layout, ws.get(), nullptr);
-  ASSERT_TRUE(status.ok()) << status.message();
-  SAGE_CUDA_OK(cudaDeviceSynchronize());
-
-  bool gaps_untouched = false;
-  const std::vector<float> gpu = device.output(host, &gaps_untouched);
-  EXPECT_TRUE(gaps_untouched) << "the kernel wrote outside the output tensor";
-  const std::vector<float> gpu_lse = device.lse.read<float>(0, host.lse.size());
-
-  ASSERT_TRUE(cpu::emulate_attention(host.problem, tile).ok());
-  const std::vector<float> emulated = host.out.to_bhnd();
-  std::vector<double> reference;
-  std::vector<double> reference_lse;
-  cpu::reference_attention_f64(host.problem, reference, &reference_lse);
-
-  const AccuracyMetrics vs_emulation = compare_outputs(gpu.data(), emulated.data(), gpu.size());
-  const AccuracyMetrics vs_reference = compare_outputs(gpu.data(), reference.data(), gpu.size());
-  double lse_diff = 0.0;
-  std::size_t lse_mismatch = 0;
-  for (std::size_t i = 0; i < gpu_lse.size(); ++i) {
-    if (std::isinf(host.lse[i]) || std::isinf(gpu_lse[i])) {
-      lse_mismatch += host.lse[i] != gpu_lse[i];
-      continue;
-    }
-    const double d = std::fabs(static_cast<double>(gpu_lse[i]) - host.lse[i]);
-    if (!(d <= lse_diff)) lse_diff = d;  // NaN propagates into the check
-  }
-  std::cout << "[ accuracy ] " << describe(c) << " vs_emulation rel_l1 " << vs_emulation.relative_l1
-            << " max_abs " << vs_emulation.max_abs_error << " | vs_reference rel_l1 "
-            << vs_reference.relative_l1 << " cos " << vs_reference.cosine_similarity
-            << " | lse_diff " << lse_diff << "\n";
-  EXPECT_EQ(vs_emulation.non_finite, 0u);
-  EXPECT_LE(vs_emulation.relative_l1, kEmulationRelL1);
-  EXPECT_EQ(lse_mismatch, 0u) << "rows with -inf LSE differ";
-  EXPECT_LE(lse_diff, kEmulationLse);
-  const Bound bound = reference_bound(c.spec);
-  EXPECT_LE(vs_reference.relative_l1, bound.relative_l1);
-  EXPECT_GE(vs_reference.cosine_similarity, bound.cosine);
+  check_kernel(
+      host, c.token_pad, quant::kTileSm80,
+      [](const core::AttentionProblem& problem, const cuda::QuantizedLayout& layout, void* ws) {
+        return cuda::sm80::launch(problem, layout, ws, nullptr);
+      },
+      reference_bound(c.spec), describe(c));
 }
 
 struct Shape {

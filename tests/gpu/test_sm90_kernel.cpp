@@ -20,6 +20,7 @@
 #include "cuda/quant/prepass.hpp"
 #include "cuda/sm90_entry.hpp"
 #include "gpu_support.hpp"
+#include "kernel_check.hpp"
 #include "quant/tile_shapes.hpp"
 #include "sageattn/metrics.hpp"
 
@@ -31,8 +32,6 @@ struct Sm90Case {
   int token_pad = 0;
 };
 
-constexpr double kEmulationRelL1 = 5e-3;
-constexpr double kEmulationLse = 2e-3;
 constexpr double kReferenceRelL1 = 0.08;
 constexpr double kReferenceCosine = 0.995;
 
@@ -56,50 +55,13 @@ TEST_P(Sm90Kernel, MatchesEmulationAndReference) {
   const Sm90Case& c = GetParam();
   auto rng = seeded_rng();
   HostProblem host(c.spec, rng);
-  DeviceProblem device(host, c.token_pad, true);
-  ASSERT_TRUE(cuda::sm90::accepts(device.problem));
-  const quant::TileShape tile = quant::kTileSm90;
-  const cuda::QuantizedLayout layout =
-      cuda::plan_quantized_layout(cuda::layout_request(device.problem, tile));
-  DeviceBuffer ws(layout.total_bytes);
-  ASSERT_NE(ws.get(), nullptr);
-  Status status = cuda::run_prepass(device.problem, layout, tile, ws.get(), nullptr);
-  ASSERT_TRUE(status.ok()) << status.message();
-  status = cuda::sm90::launch_attention(device.problem, layout, ws.get(), nullptr);
-  ASSERT_TRUE(status.ok()) << status.message();
-  SAGE_CUDA_OK(cudaDeviceSynchronize());
-
-  bool gaps_untouched = false;
-  const std::vector<float> gpu = device.output(host, &gaps_untouched);
-  EXPECT_TRUE(gaps_untouched) << "the kernel wrote outside the output tensor";
-  const std::vector<float> gpu_lse = device.lse.read<float>(0, host.lse.size());
-
-  ASSERT_TRUE(cpu::emulate_attention(host.problem, tile).ok());
-  const std::vector<float> emulated = host.out.to_bhnd();
-  std::vector<double> reference;
-  cpu::reference_attention_f64(host.problem, reference, nullptr);
-
-  const AccuracyMetrics vs_emulation = compare_outputs(gpu.data(), emulated.data(), gpu.size());
-  const AccuracyMetrics vs_reference = compare_outputs(gpu.data(), reference.data(), gpu.size());
-  double lse_diff = 0.0;
-  std::size_t lse_mismatch = 0;
-  for (std::size_t i = 0; i < gpu_lse.size(); ++i) {
-    if (std::isinf(host.lse[i]) || std::isinf(gpu_lse[i])) {
-      lse_mismatch += host.lse[i] != gpu_lse[i];
-      continue;
-    }
-    const double d = std::fabs(static_cast<double>(gpu_lse[i]) - host.lse[i]);
-    if (!(d <= lse_diff)) lse_diff = d;  // NaN propagates into the check
-  }
-  std::cout << "[ accuracy ] vs_emulation rel_l1 " << vs_emulation.relative_l1 << " max_abs "
-            << vs_emulation.max_abs_error << " | vs_reference rel_l1 " << vs_reference.relative_l1
-            << " cos " << vs_reference.cosine_similarity << " | lse_diff " << lse_diff << "\n";
-  EXPECT_EQ(vs_emulation.non_finite, 0u);
-  EXPECT_LE(vs_emulation.relative_l1, kEmulationRelL1);
-  EXPECT_EQ(lse_mismatch, 0u) << "rows with -inf LSE differ";
-  EXPECT_LE(lse_diff, kEmulationLse);
-  EXPECT_LE(vs_reference.relative_l1, kReferenceRelL1);
-  EXPECT_GE(vs_reference.cosine_similarity, kReferenceCosine);
+  check_kernel(
+      host, c.token_pad, quant::kTileSm90,
+      [](const core::AttentionProblem& problem, const cuda::QuantizedLayout& layout, void* ws) {
+        EXPECT_TRUE(cuda::sm90::accepts(problem));
+        return cuda::sm90::launch_attention(problem, layout, ws, nullptr);
+      },
+      {kReferenceRelL1, kReferenceCosine}, "sm90");
 }
 
 struct Shape {
