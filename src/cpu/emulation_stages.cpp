@@ -56,18 +56,18 @@ void quantize_groups(const std::vector<float>& x, Index tokens, int dim, int qma
   }
   for (int g = 0; g < scale_count; ++g) scales[g] = quant::symmetric_scale(amax[at(g)], qmax);
   for (Index t = 0; t < tokens; ++t) {
-    const float scale = scales[group_of(t)];
+    const float inv = quant::symmetric_inverse_scale(amax[at(group_of(t))], qmax);
     const float* row = x.data() + t * dim;
     if (int4) {
       for (int d = 0; d < dim; d += 2) {
         codes[(t * dim + d) / 2] =
-            pack_int4_pair(quant::quantize_symmetric(row[d], scale, qmax),
-                           quant::quantize_symmetric(row[d + 1], scale, qmax));
+            pack_int4_pair(quant::quantize_symmetric(row[d], inv, qmax),
+                           quant::quantize_symmetric(row[d + 1], inv, qmax));
       }
     } else {
       for (int d = 0; d < dim; ++d) {
         codes[t * dim + d] =
-            static_cast<std::int8_t>(quant::quantize_symmetric(row[d], scale, qmax));
+            static_cast<std::int8_t>(quant::quantize_symmetric(row[d], inv, qmax));
       }
     }
   }
@@ -117,9 +117,10 @@ void quantize_kv_head(const core::AttentionProblem& p, QuantizedInputs& qi, Inde
     float amax = 0.0f;
     for (Index n = 0; n < p.len_kv; ++n) amax = std::fmax(amax, std::fabs(v[at(n * dim + d)]));
     v_scales[d] = quant::fp8_channel_scale(amax);
+    const float inv = quant::fp8_inverse_scale(amax);
     for (Index n = 0; n < qi.k_pad; ++n) {
       v_fp8[d * qi.k_pad + n] =
-          quant::float_to_e4m3(quant::fp8_scaled_input(v[at(n * dim + d)], v_scales[d]));
+          quant::float_to_e4m3(quant::fp8_scaled_input(v[at(n * dim + d)], inv));
     }
   }
 }

@@ -34,10 +34,12 @@
 //   q_sm = float(q) - q_block_mean   where q_block_mean is the mean of Q over the real tokens of
 //          its block of tile.block_q rows (smooth_q; else q_sm = float(q))
 //   scale of a group = symmetric_scale(max |x| over all channels of the group's tokens, qmax)
-//   code  = quantize_symmetric(x, scale, qmax); qmax 127 (INT8) or 7 (INT4)
+//   code  = quantize_symmetric(x, symmetric_inverse_scale(that max, qmax), qmax); qmax 127 (INT8)
+//           or 7 (INT4)
 //   q_mean_logits[blk, j] = float(sum_d q_block_mean_d * k_sm[j, d] in fp64) *
 //                           softmax_log2_factor(sm_scale)
-//   v_sm = float(v) - v_mean;  v_fp8 = float_to_e4m3(fp8_scaled_input(v_sm, v_scales[c]))
+//   v_sm = float(v) - v_mean;  v_fp8 = float_to_e4m3(fp8_scaled_input(v_sm, inv_c)) with
+//          inv_c = fp8_inverse_scale(max_t |v_sm[t, c]|)
 #pragma once
 
 #include <cstdint>

@@ -16,9 +16,11 @@
 namespace sageattn::quant {
 namespace {
 
-// x / scale is itself rounded to fp32 (half an ulp of a value <= 127.5: 7.6e-6), which can move
-// a quotient just past a .5 tie; the bound is scale/2 plus that, in units of the scale.
-constexpr double kRoundingSlack = 1e-5;
+// Codes are rint(x * inv) with inv = fl(qmax / amax): against the exact x / scale (scale =
+// fl(amax / qmax)) that is three fp32 roundings, relative 3 * 2^-24 on a quotient <= qmax (1 +
+// 2^-23), 2.3e-5 for qmax 127, which can move a quotient just past a .5 tie; the bound is
+// scale/2 plus that, in units of the scale.
+constexpr double kRoundingSlack = 3.0 * 128.0 / (1 << 24);
 
 TEST(IntQuant, ErrorIsAtMostHalfAScaleAndCodesStayInRange) {
   auto rng = testing::seeded_rng();
@@ -31,9 +33,10 @@ TEST(IntQuant, ErrorIsAtMostHalfAScaleAndCodesStayInRange) {
       float amax = 0.0f;
       for (float& e : x) amax = std::fmax(amax, std::fabs(e = value(rng)));
       const float scale = symmetric_scale(amax, qmax);
+      const float inv = symmetric_inverse_scale(amax, qmax);
       int largest_code = 0;
       for (float e : x) {
-        const int code = quantize_symmetric(e, scale, qmax);
+        const int code = quantize_symmetric(e, inv, qmax);
         ASSERT_LE(std::abs(code), qmax);
         largest_code = std::max(largest_code, std::abs(code));
         ASSERT_LE(std::fabs(code * static_cast<double>(scale) - e), scale * (0.5 + kRoundingSlack))
@@ -45,6 +48,7 @@ TEST(IntQuant, ErrorIsAtMostHalfAScaleAndCodesStayInRange) {
 }
 
 TEST(IntQuant, ZeroScaleGivesZeroCodesAndTiesRoundToEven) {
+  EXPECT_EQ(symmetric_inverse_scale(0.0f, kInt8Max), 0.0f);
   EXPECT_EQ(quantize_symmetric(1.0f, 0.0f, kInt8Max), 0);
   EXPECT_EQ(quantize_symmetric(2.5f, 1.0f, kInt8Max), 2);
   EXPECT_EQ(quantize_symmetric(3.5f, 1.0f, kInt8Max), 4);

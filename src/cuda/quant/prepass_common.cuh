@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "cuda/common/element_io.cuh"
 #include "cuda/quant/prepass_params.hpp"
 #include "quant/int_quant.hpp"
 
@@ -26,6 +27,21 @@ struct TileThreads {
 __device__ inline const std::uint16_t* token_row(const StridedInput& in, std::int64_t b,
                                                  std::int64_t h, std::int64_t n) {
   return in.data + b * in.batch + h * in.head + n * in.token;
+}
+
+// Eight 16-bit elements packed two to a register (an array of uint16_t takes one register each).
+__device__ inline void load8_words(const std::uint16_t* src, bool vector,
+                                   std::uint32_t (&words)[kChannelsPerThread / 2]) {
+  std::uint16_t bits[kChannelsPerThread];
+  load8_bits(src, vector, bits);
+#pragma unroll
+  for (int c = 0; c < kChannelsPerThread / 2; ++c) {
+    words[c] = bits[2 * c] | (static_cast<std::uint32_t>(bits[2 * c + 1]) << 16);
+  }
+}
+
+__device__ inline std::uint16_t word_half(const std::uint32_t (&words)[kChannelsPerThread / 2], int c) {
+  return static_cast<std::uint16_t>(words[c / 2] >> (16 * (c % 2)));
 }
 
 template <typename T>
@@ -51,11 +67,13 @@ __device__ inline StatsView stats_view(const PrepassParams& p) {
 
 // Per-channel statistics of one (batch, kv head), from the partials: fp64 sums are exact for
 // 16-bit inputs, so summing the chunks in any order gives the CPU's bits (quant/int_quant.hpp).
-// Fills k_mean (need_k) and v_mean with the fp8 channel scales of smoothed V (need_v) in shared
-// memory; reading only what a tile kind uses keeps this L2 traffic small next to the tensors.
+// Fills k_mean (need_k) and v_mean with the fp8 channel scales of smoothed V and their
+// reciprocals (need_v) in shared memory; reading only what a tile kind uses keeps this L2 traffic
+// small next to the tensors.
 template <int D>
 __device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, bool need_k,
-                                bool need_v, float* k_mean, float* v_mean, float* v_scale) {
+                                bool need_v, float* k_mean, float* v_mean, float* v_scale,
+                                float* v_inv) {
   const StatsView stats = stats_view(p);
   const std::int64_t chunks = p.layout.stats_chunks;
   for (int d = threadIdx.x; d < D; d += kThreads) {
@@ -81,6 +99,7 @@ __device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, bo
     // smallest v: the same fp32 value the CPU finds by scanning the smoothed channel.
     const float amax = fmaxf(0.0f, fmaxf(fabsf(v_max - v_mean[d]), fabsf(v_min - v_mean[d])));
     v_scale[d] = p.fp8_v ? quant::fp8_channel_scale(amax) : 0.0f;
+    v_inv[d] = p.fp8_v ? quant::fp8_inverse_scale(amax) : 0.0f;
   }
 }
 

@@ -14,8 +14,9 @@ inline constexpr int kMaxGroupsPerTile = 64;  // q_groups_per_block of kTileSm90
 
 template <int D>
 struct TileScratch {
-  float k_mean[D], v_mean[D], v_scale[D];
+  float k_mean[D], v_mean[D], v_scale[D], v_inv[D];
   float amax[kMaxGroupsPerTile];
+  float inv[kMaxGroupsPerTile];  // qmax / amax of each group: codes multiply, never divide
   int row_group[kMaxTileRows];  // scale group of each tile row, evaluated once per tile
   double q_sums[D];
   float q_mean[D];
@@ -25,43 +26,47 @@ struct TileScratch {
 
 // A tile's rows in registers as the 16-bit inputs (half the registers of floats, which keeps
 // the memory-bound kernel at several CTAs per SM): thread row r + i * kRows, channels
-// channel()..+7, zero past `len`. Values are rebuilt on demand, minus `mean` on the real rows;
-// the same fp32 subtraction each time, so every use sees the same bits.
+// channel()..+7, zero past `len`. Values are rebuilt on demand, minus the thread's 8 channel
+// means (registers, read once per tile) on the real rows; the same fp32 subtraction each time,
+// so every use sees the same bits.
 template <int D>
 struct TileValues {
   std::uint32_t words[TileThreads<D>::kMaxIters][kChannelsPerThread / 2];
   std::int64_t first, len;
   int rows;
   bool bf16;
-  const float* mean = nullptr;  // shared memory, [D], or null
+  bool smoothed = false;
+  float mean[kChannelsPerThread];
   __device__ int local_row(int i) const { return TileThreads<D>::row() + i * TileThreads<D>::kRows; }
   __device__ bool holds(int i) const { return i * TileThreads<D>::kRows < rows; }
   __device__ bool real(int i) const { return holds(i) && first + local_row(i) < len; }
+  // `channel_means` is shared memory, [D].
+  __device__ void subtract(const float* channel_means) {
+    smoothed = true;
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) mean[c] = channel_means[TileThreads<D>::channel() + c];
+  }
+  __device__ std::uint16_t bits(int i, int c) const { return word_half(words[i], c); }
   __device__ void values(int i, float (&x)[kChannelsPerThread]) const {
+    const bool minus = smoothed && real(i);
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
-      const auto bits = static_cast<std::uint16_t>(words[i][c / 2] >> (16 * (c % 2)));
-      x[c] = element_to_float(bits, bf16);
-      if (mean != nullptr && real(i)) x[c] -= mean[TileThreads<D>::channel() + c];
+      x[c] = element_to_float(bits(i, c), bf16);
+      if (minus) x[c] -= mean[c];
     }
   }
 };
 
+// Issues the tile's loads only: the kernel starts them before the work that does not need them
+// (the head statistics), so the memory latency overlaps it.
 template <int D>
 __device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h, bool vector,
-                          TileValues<D>& t, std::uint16_t* keep_bits) {
+                          TileValues<D>& t) {
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-    std::uint16_t bits[kChannelsPerThread] = {};
-    if (t.real(i)) load8_bits(token_row(in, b, h, t.first + t.local_row(i)) + TileThreads<D>::channel(), vector, bits);
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread / 2; ++c) {
-      t.words[i][c] = bits[2 * c] | (static_cast<std::uint32_t>(bits[2 * c + 1]) << 16);
-    }
-    if (keep_bits != nullptr && t.holds(i)) {
-#pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) keep_bits[t.local_row(i) * D + TileThreads<D>::channel() + c] = bits[c];
-    }
+    for (int c = 0; c < kChannelsPerThread / 2; ++c) t.words[i][c] = 0;
+    if (t.real(i)) load8_words(token_row(in, b, h, t.first + t.local_row(i)) + TileThreads<D>::channel(), vector, t.words[i]);
   }
 }
 
@@ -70,8 +75,8 @@ __device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h
 // group_of(local row) gives the group within the tile.
 template <int D, typename GroupOf>
 __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, int groups,
-                              GroupOf group_of, float* amax, int* row_group, std::int8_t* codes, float* scales,
-                              bool fold_sm_scale) {
+                              GroupOf group_of, float* amax, float* inv, int* row_group,
+                              std::int8_t* codes, float* scales, bool fold_sm_scale) {
   for (int g = threadIdx.x; g < groups; g += kThreads) amax[g] = 0.0f;
   // The group rule (64-bit token arithmetic) once per row rather than once per thread and row.
   for (int row = threadIdx.x; row < t.rows; row += kThreads) row_group[row] = group_of(row);
@@ -85,17 +90,24 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
     if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[row_group[t.local_row(i)]], row_max);
   }
   __syncthreads();
+  // One division per group, here, instead of one per element.
+  for (int g = threadIdx.x; g < groups; g += kThreads) {
+    const float scale = quant::symmetric_scale(amax[g], p.qmax);
+    scales[g] = fold_sm_scale ? quant::fold_q_scale(scale, p.sm_scale) : scale;
+    inv[g] = quant::symmetric_inverse_scale(amax[g], p.qmax);
+  }
+  __syncthreads();
   const bool int4 = p.qmax == quant::kInt4Max;
   const int code_dim = int4 ? D / 2 : D;
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
-    const float scale = quant::symmetric_scale(amax[row_group[t.local_row(i)]], p.qmax);
+    const float row_inv = inv[row_group[t.local_row(i)]];
     float x[kChannelsPerThread];
     t.values(i, x);
     int q[kChannelsPerThread];
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(x[c], scale, p.qmax);
+    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(x[c], row_inv, p.qmax);
     std::int8_t* row = codes + static_cast<std::int64_t>(t.local_row(i)) * code_dim;
     if (int4) {
       std::uint32_t packed = 0;
@@ -112,10 +124,6 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
       }
       *reinterpret_cast<uint2*>(row + TileThreads<D>::channel()) = make_uint2(lo, hi);
     }
-  }
-  for (int g = threadIdx.x; g < groups; g += kThreads) {
-    const float scale = quant::symmetric_scale(amax[g], p.qmax);
-    scales[g] = fold_sm_scale ? quant::fold_q_scale(scale, p.sm_scale) : scale;
   }
 }
 

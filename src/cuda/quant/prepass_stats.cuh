@@ -42,7 +42,8 @@ struct ChannelStats {
 };
 
 template <int D>
-__global__ void __launch_bounds__(kThreads, kStatsCtasPerSm) stats_kernel(PrepassParams p) {
+__global__ void __launch_bounds__(kThreads, kStatsCtasPerSm)
+    stats_kernel(const __grid_constant__ PrepassParams p) {
   using Threads = TileThreads<D>;
   __shared__ double k_sums[D];
   __shared__ double v_sums[D];
@@ -64,25 +65,42 @@ __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm) stats_kernel(Prepas
   const bool need_v = p.smooth_v || p.fp8_v;
   ChannelStats stats;
   for (std::int64_t n0 = begin + Threads::row(); n0 < end; n0 += kStatsRowsInFlight * Threads::kRows) {
-    // All loads first, so each thread has kStatsRowsInFlight x 2 requests in flight.
-    float k[kStatsRowsInFlight][kChannelsPerThread] = {};
-    float v[kStatsRowsInFlight][kChannelsPerThread] = {};
+    // All loads first, so each thread has kStatsRowsInFlight x 2 requests in flight; held as the
+    // packed 16-bit inputs (a quarter of the registers of floats) until they are added up.
+    std::uint32_t k[kStatsRowsInFlight][kChannelsPerThread / 2] = {};
+    std::uint32_t v[kStatsRowsInFlight][kChannelsPerThread / 2] = {};
 #pragma unroll
     for (int u = 0; u < kStatsRowsInFlight; ++u) {
       const std::int64_t n = n0 + u * Threads::kRows;
       if (n >= end) continue;
-      if (p.smooth_k) load8(token_row(p.k, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, k[u]);
-      if (need_v) load8(token_row(p.v, b, h, n) + Threads::channel(), p.vector_loads, p.bf16, v[u]);
+      if (p.smooth_k) load8_words(token_row(p.k, b, h, n) + Threads::channel(), p.vector_loads, k[u]);
+      if (need_v) load8_words(token_row(p.v, b, h, n) + Threads::channel(), p.vector_loads, v[u]);
+    }
+    // Only the statistics the options use: fp64 conversions and adds run at 1/4 and 1/2 of the
+    // fp32 rate, and V's sum is unused without smooth_v (the default).
+    // Rows past `end` were loaded as zeros: they leave the sums alone, and V's min/max skips them.
+    if (p.smooth_k) {
+#pragma unroll
+      for (int u = 0; u < kStatsRowsInFlight; ++u) {
+#pragma unroll
+        for (int i = 0; i < kChannelsPerThread; ++i) stats.k_sum[i] += element_to_float(word_half(k[u], i), p.bf16);
+      }
+    }
+    if (p.smooth_v) {
+#pragma unroll
+      for (int u = 0; u < kStatsRowsInFlight; ++u) {
+#pragma unroll
+        for (int i = 0; i < kChannelsPerThread; ++i) stats.v_sum[i] += element_to_float(word_half(v[u], i), p.bf16);
+      }
     }
 #pragma unroll
     for (int u = 0; u < kStatsRowsInFlight; ++u) {
       if (n0 + u * Threads::kRows >= end) continue;
 #pragma unroll
       for (int i = 0; i < kChannelsPerThread; ++i) {
-        stats.k_sum[i] += k[u][i];
-        stats.v_sum[i] += v[u][i];
-        stats.v_min[i] = fminf(stats.v_min[i], v[u][i]);
-        stats.v_max[i] = fmaxf(stats.v_max[i], v[u][i]);
+        const float vf = element_to_float(word_half(v[u], i), p.bf16);
+        stats.v_min[i] = fminf(stats.v_min[i], vf);
+        stats.v_max[i] = fmaxf(stats.v_max[i], vf);
       }
     }
   }
