@@ -29,19 +29,28 @@ inline int device_capability() {
   return major * 10 + minor;
 }
 
+// The batch, head and token extents of a grid case; the grids cycle through lists of them.
+struct GridShape {
+  std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
+};
+
+inline void set_extents(const GridShape& shape, ProblemSpec* spec) {
+  spec->batch = shape.batch;
+  spec->heads_q = shape.heads_q;
+  spec->heads_kv = shape.heads_kv;
+  spec->len_q = shape.len_q;
+  spec->len_kv = shape.len_kv;
+}
+
 class GpuTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device";
-  }
+  void SetUp() override { ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device"; }
 };
 
 template <typename Param>
 class GpuParamTest : public ::testing::TestWithParam<Param> {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device";
-  }
+  void SetUp() override { ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device"; }
 };
 
 class DeviceBuffer {
@@ -58,7 +67,9 @@ class DeviceBuffer {
   template <typename T>
   std::vector<T> read(std::size_t offset, std::size_t count) const {
     std::vector<T> host(count);
-    if (count > 0) cudaMemcpy(host.data(), static_cast<char*>(data_) + offset, count * sizeof(T), cudaMemcpyDeviceToHost);
+    if (count > 0)
+      cudaMemcpy(host.data(), static_cast<char*>(data_) + offset, count * sizeof(T),
+                 cudaMemcpyDeviceToHost);
     return host;
   }
 
@@ -91,7 +102,8 @@ struct DeviceTensor {
     for (std::int64_t b = 0; b < t.batch; ++b)
       for (std::int64_t h = 0; h < t.heads; ++h)
         for (std::int64_t n = 0; n < t.tokens; ++n)
-          std::memcpy(&staged[static_cast<std::size_t>(strides.offset(b, h, n))], &t.half_bits[t.index(b, h, n, 0)], t.head_dim * 2);
+          std::memcpy(&staged[static_cast<std::size_t>(strides.offset(b, h, n))],
+                      &t.half_bits[t.index(b, h, n, 0)], t.head_dim * 2);
     buffer = std::make_unique<DeviceBuffer>(elements * 2);
     cudaMemcpy(buffer->get(), staged.data(), elements * 2, cudaMemcpyHostToDevice);
   }
@@ -105,7 +117,10 @@ struct DeviceProblem {
   core::AttentionProblem problem;
 
   DeviceProblem(const HostProblem& host, int token_pad, bool want_lse)
-      : q(host.q, token_pad), k(host.k, token_pad), v(host.v, token_pad), out(host.out, token_pad),
+      : q(host.q, token_pad),
+        k(host.k, token_pad),
+        v(host.v, token_pad),
+        out(host.out, token_pad),
         lse(host.lse.size() * sizeof(float)) {
     problem = host.problem;
     problem.device = {DeviceKind::kCUDA, 0};
@@ -133,7 +148,8 @@ struct DeviceProblem {
           for (int d = 0; d < t.head_dim; ++d) {
             const auto i = static_cast<std::size_t>(out.strides.offset(b, h, n) + d);
             inside[i] = true;
-            values.push_back(t.dtype == DType::kFloat16 ? cpu::fp16_to_float(bits[i]) : cpu::bf16_to_float(bits[i]));
+            values.push_back(t.dtype == DType::kFloat16 ? cpu::fp16_to_float(bits[i])
+                                                        : cpu::bf16_to_float(bits[i]));
           }
     *gaps_untouched = true;
     for (std::size_t i = 0; i < bits.size(); ++i) {

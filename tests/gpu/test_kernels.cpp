@@ -39,18 +39,25 @@ ReferenceBound reference_bound(const ProblemSpec& s) {
 
 const char* qk_name(QKQuant q) {
   switch (q) {
-    case QKQuant::kInt8PerBlock: return "int8block";
-    case QKQuant::kInt8PerWarp: return "int8warp";
-    case QKQuant::kInt8PerThread: return "int8thread";
-    default: return "int4";
+    case QKQuant::kInt8PerBlock:
+      return "int8block";
+    case QKQuant::kInt8PerWarp:
+      return "int8warp";
+    case QKQuant::kInt8PerThread:
+      return "int8thread";
+    default:
+      return "int4";
   }
 }
 
 const char* pv_name(PVPrecision p) {
   switch (p) {
-    case PVPrecision::kFp16Fp16Accum: return "fp16acc16";
-    case PVPrecision::kFp8Fp32Accum: return "fp8";
-    default: return "fp16acc32";
+    case PVPrecision::kFp16Fp16Accum:
+      return "fp16acc16";
+    case PVPrecision::kFp8Fp32Accum:
+      return "fp8";
+    default:
+      return "fp16acc32";
   }
 }
 
@@ -87,11 +94,7 @@ TEST_P(Sm80Kernel, MatchesEmulationAndReference) {
       reference_bound(c.spec), describe(c));
 }
 
-struct Shape {
-  std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
-};
-
-std::vector<KernelCase> kernel_grid(const std::vector<Shape>& shapes, int per_variant) {
+std::vector<KernelCase> kernel_grid(const std::vector<GridShape>& shapes, int per_variant) {
   const QKQuant modes[] = {QKQuant::kInt8PerBlock, QKQuant::kInt8PerWarp, QKQuant::kInt8PerThread,
                            QKQuant::kInt4PerThread};
   const PVPrecision pvs[] = {PVPrecision::kFp16Fp32Accum, PVPrecision::kFp16Fp16Accum,
@@ -103,13 +106,9 @@ std::vector<KernelCase> kernel_grid(const std::vector<Shape>& shapes, int per_va
       for (int d : {64, 128})
         for (bool causal : {false, true})
           for (int rep = 0; rep < per_variant; ++rep, ++i) {
-            const Shape& s = shapes[static_cast<std::size_t>(i * 7 + rep) % shapes.size()];
+            const GridShape& s = shapes[static_cast<std::size_t>(i * 7 + rep) % shapes.size()];
             KernelCase c;
-            c.spec.batch = s.batch;
-            c.spec.heads_q = s.heads_q;
-            c.spec.heads_kv = s.heads_kv;
-            c.spec.len_q = s.len_q;
-            c.spec.len_kv = s.len_kv;
+            set_extents(s, &c.spec);
             c.spec.head_dim = d;
             c.spec.causal = causal;
             c.spec.qk_quant = mode;
@@ -125,16 +124,17 @@ std::vector<KernelCase> kernel_grid(const std::vector<Shape>& shapes, int per_va
   return cases;
 }
 
-const std::vector<Shape> kGridShapes = {
-    {1, 2, 2, 1, 1},       {2, 4, 2, 17, 17},    {1, 4, 1, 63, 65},   {1, 2, 2, 65, 63},
-    {1, 2, 1, 1000, 1000}, {1, 3, 3, 300, 1},    {1, 2, 2, 200, 1000}, {1, 4, 2, 1000, 200},
+const std::vector<GridShape> kGridShapes = {
+    {1, 2, 2, 1, 1},       {2, 4, 2, 17, 17}, {1, 4, 1, 63, 65},    {1, 2, 2, 65, 63},
+    {1, 2, 1, 1000, 1000}, {1, 3, 3, 300, 1}, {1, 2, 2, 200, 1000}, {1, 4, 2, 1000, 200},
     {2, 2, 1, 129, 257},   {1, 8, 1, 64, 128}};
 
 INSTANTIATE_TEST_SUITE_P(Grid, Sm80Kernel, ::testing::ValuesIn(kernel_grid(kGridShapes, 2)),
                          case_name);
 
 // The reduced grid compute-sanitizer runs (memcheck, racecheck): small shapes, every variant once.
-const std::vector<Shape> kSanitizerShapes = {{1, 2, 1, 17, 65}, {1, 2, 2, 65, 17}, {1, 2, 2, 1, 1}};
+const std::vector<GridShape> kSanitizerShapes = {
+    {1, 2, 1, 17, 65}, {1, 2, 2, 65, 17}, {1, 2, 2, 1, 1}};
 INSTANTIATE_TEST_SUITE_P(Sanitizer, Sm80Kernel,
                          ::testing::ValuesIn(kernel_grid(kSanitizerShapes, 1)), case_name);
 

@@ -73,29 +73,23 @@ TEST_P(Prepass, BitIdenticalWithCpuStages) {
   } else {
     expect_same_bits("v_fp16", cpu.v_fp16, ws, layout.v_fp16);
   }
-  if (c.spec.smooth_q) expect_same_bits("q_mean_logits", cpu.q_mean_logits, ws, layout.q_mean_logits);
+  if (c.spec.smooth_q)
+    expect_same_bits("q_mean_logits", cpu.q_mean_logits, ws, layout.q_mean_logits);
   if (c.want_lse) expect_same_bits("lse_shift", cpu.lse_shift, ws, layout.lse_shift);
 }
 
 std::vector<PrepassCase> prepass_grid() {
-  struct Shape {
-    std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
-  };
-  const Shape shapes[] = {{1, 2, 2, 1, 1},   {2, 4, 2, 17, 17},  {1, 4, 1, 63, 65},
-                          {1, 2, 2, 65, 63}, {1, 2, 1, 1000, 1000}, {2, 2, 2, 200, 1500}};
+  const GridShape shapes[] = {{1, 2, 2, 1, 1},   {2, 4, 2, 17, 17},     {1, 4, 1, 63, 65},
+                              {1, 2, 2, 65, 63}, {1, 2, 1, 1000, 1000}, {2, 2, 2, 200, 1500}};
   const QKQuant modes[] = {QKQuant::kInt8PerBlock, QKQuant::kInt8PerWarp, QKQuant::kInt8PerThread,
                            QKQuant::kInt4PerThread};
   std::vector<PrepassCase> cases;
   int i = 0;
-  for (const Shape& s : shapes) {
+  for (const GridShape& s : shapes) {
     for (int d : {64, 128}) {
       for (QKQuant mode : modes) {
         PrepassCase c;
-        c.spec.batch = s.batch;
-        c.spec.heads_q = s.heads_q;
-        c.spec.heads_kv = s.heads_kv;
-        c.spec.len_q = s.len_q;
-        c.spec.len_kv = s.len_kv;
+        set_extents(s, &c.spec);
         c.spec.head_dim = d;
         c.spec.qk_quant = mode;
         c.spec.dtype = i % 2 ? DType::kBFloat16 : DType::kFloat16;

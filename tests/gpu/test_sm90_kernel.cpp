@@ -64,12 +64,8 @@ TEST_P(Sm90Kernel, MatchesEmulationAndReference) {
       {kReferenceRelL1, kReferenceCosine}, "sm90");
 }
 
-struct Shape {
-  std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
-};
-
 // Lengths around the 128-token tile edges, a single token, q_len < and > kv_len, GQA and MQA.
-const std::vector<Shape> kShapes = {
+const std::vector<GridShape> kShapes = {
     {1, 2, 2, 1, 1},       {2, 4, 2, 17, 17},  {1, 4, 1, 127, 129},  {1, 2, 2, 129, 127},
     {1, 2, 1, 1000, 1000}, {1, 3, 3, 300, 1},  {1, 2, 2, 200, 1000}, {1, 4, 2, 1000, 200},
     {2, 2, 1, 256, 384},   {1, 8, 1, 128, 128}};
@@ -82,13 +78,9 @@ std::vector<Sm90Case> grid() {
     for (int d : {64, 128})
       for (bool causal : {false, true})
         for (int rep = 0; rep < 2; ++rep, ++i) {
-          const Shape& s = kShapes[static_cast<std::size_t>(i * 7 + rep) % kShapes.size()];
+          const GridShape& s = kShapes[static_cast<std::size_t>(i * 7 + rep) % kShapes.size()];
           Sm90Case c;
-          c.spec.batch = s.batch;
-          c.spec.heads_q = s.heads_q;
-          c.spec.heads_kv = s.heads_kv;
-          c.spec.len_q = s.len_q;
-          c.spec.len_kv = s.len_kv;
+          set_extents(s, &c.spec);
           c.spec.head_dim = d;
           c.spec.causal = causal;
           c.spec.qk_quant = mode;
