@@ -99,7 +99,10 @@ std::optional<GpuDevice> find_gpu(std::string* why_not) {
   int count = 0;
   const cudaError_t error = cudaGetDeviceCount(&count);
   if (error != cudaSuccess || count == 0) {
-    *why_not = error == cudaSuccess ? "no GPU found" : cudaGetErrorString(error);
+    // Without a GPU the runtime usually reports a driver problem (no driver is installed); say
+    // plainly that no GPU is usable and keep CUDA's words for whoever expected one.
+    *why_not = error == cudaSuccess ? std::string("no GPU found")
+                                    : std::string("no usable GPU: ") + cudaGetErrorString(error);
     cudaGetLastError();
     return std::nullopt;
   }
