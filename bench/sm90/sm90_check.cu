@@ -90,7 +90,7 @@ cuda::QuantizedLayout plan(const AttentionProblem& p, bool want_lse) {
   r.len_kv = p.len_kv;
   r.head_dim = p.head_dim;
   r.tile = sageattn::quant::kTileSm90;
-  r.granularity = cpu::granularity_of(p.qk_quant);
+  r.granularity = p.qk_granularity();
   r.int4 = false;
   r.fp8_v = true;
   r.smooth_q = false;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "quant/granularity.hpp"
 #include "sageattn/sageattn.hpp"
 
 namespace sageattn::core {
@@ -44,6 +45,20 @@ struct AttentionProblem {
   bool smooth_k = true;
   bool smooth_q = false;
   bool smooth_v = false;
+
+  // Which tokens share a Q/K scale (quant/granularity.hpp); kNone quantizes nothing and never
+  // reads it.
+  quant::Granularity qk_granularity() const {
+    switch (qk_quant) {
+      case QKQuant::kInt8PerBlock:
+        return quant::Granularity::kPerBlock;
+      case QKQuant::kInt8PerThread:
+      case QKQuant::kInt4PerThread:
+        return quant::Granularity::kPerThread;
+      default:
+        return quant::Granularity::kPerWarp;
+    }
+  }
 
   std::int64_t kv_head_of(std::int64_t head_q) const { return head_q / (heads_q / heads_kv); }
   // Bottom-right causal alignment: query i sees key j iff j <= i + causal_offset().

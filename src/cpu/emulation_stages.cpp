@@ -173,18 +173,6 @@ void quantize_q_head(const core::AttentionProblem& p, QuantizedInputs& qi, Index
 
 }  // namespace
 
-quant::Granularity granularity_of(QKQuant mode) {
-  switch (mode) {
-    case QKQuant::kInt8PerBlock:
-      return quant::Granularity::kPerBlock;
-    case QKQuant::kInt8PerThread:
-    case QKQuant::kInt4PerThread:
-      return quant::Granularity::kPerThread;
-    default:
-      return quant::Granularity::kPerWarp;
-  }
-}
-
 int qmax_of(QKQuant mode) {
   switch (mode) {
     case QKQuant::kNone:
@@ -210,7 +198,7 @@ std::vector<std::int8_t> unpack_codes(const std::int8_t* codes, std::int64_t tok
 QuantizedInputs quantize_inputs(const core::AttentionProblem& p, quant::TileShape tile) {
   QuantizedInputs qi;
   qi.tile = tile;
-  qi.granularity = granularity_of(p.qk_quant);
+  qi.granularity = p.qk_granularity();
   qi.qmax = qmax_of(p.qk_quant);
   qi.int4 = p.qk_quant == QKQuant::kInt4PerThread;
   qi.smooth_k = p.smooth_k && qi.qmax != 0;

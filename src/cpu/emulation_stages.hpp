@@ -73,8 +73,7 @@ struct QuantizedInputs {
 // Runs the pre-pass for `problem` with the token partition of `tile`; multithreaded over heads.
 QuantizedInputs quantize_inputs(const core::AttentionProblem& problem, quant::TileShape tile);
 
-// The granularity and qmax a QK mode quantizes with (kNone: qmax 0).
-quant::Granularity granularity_of(QKQuant mode);
+// The qmax a QK mode quantizes with (kNone: 0).
 int qmax_of(QKQuant mode);
 
 // INT4 packing: two codes a byte, the even channel in the low nibble (two's complement nibbles).

@@ -10,15 +10,6 @@
 namespace sageattn::cuda {
 namespace {
 
-quant::Granularity granularity_of(QKQuant mode) {
-  switch (mode) {
-    case QKQuant::kInt8PerBlock: return quant::Granularity::kPerBlock;
-    case QKQuant::kInt8PerThread:
-    case QKQuant::kInt4PerThread: return quant::Granularity::kPerThread;
-    default: return quant::Granularity::kPerWarp;
-  }
-}
-
 StridedInput strided(const void* data, const core::TokenStrides& s) {
   return {static_cast<const std::uint16_t*>(data), s.batch, s.head, s.token};
 }
@@ -49,7 +40,7 @@ LayoutRequest layout_request(const core::AttentionProblem& problem, quant::TileS
           problem.len_kv,
           problem.head_dim,
           tile,
-          granularity_of(problem.qk_quant),
+          problem.qk_granularity(),
           problem.qk_quant == QKQuant::kInt4PerThread,
           problem.pv_precision == PVPrecision::kFp8Fp32Accum,
           problem.smooth_q,
@@ -69,7 +60,7 @@ PrepassParams make_prepass_params(const core::AttentionProblem& problem,
   p.layout = layout;
   p.workspace = static_cast<char*>(workspace);
   p.tile = tile;
-  p.granularity = granularity_of(problem.qk_quant);
+  p.granularity = problem.qk_granularity();
   p.qmax = problem.qk_quant == QKQuant::kInt4PerThread ? quant::kInt4Max : quant::kInt8Max;
   p.sm_scale = problem.sm_scale;
   p.q_scale_count = quant::q_scale_count(problem.len_q, p.granularity, tile);

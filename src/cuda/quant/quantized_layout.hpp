@@ -2,6 +2,7 @@
 // attention kernels read them. Every buffer is dense; token ranges are padded to whole tiles and
 // the padding is zero (kernels still mask padded keys).
 //
+// clang-format off
 //   q_codes   int8  [B, Hq,  Nq_pad, D]      (INT4: [B, Hq, Nq_pad, D/2], low nibble = even channel)
 //   q_scales  fp32  [B, Hq,  q_scale_count]  sm_scale*log2(e) folded in (quant/int_quant.hpp)
 //   k_codes   int8  [B, Hkv, Nk_pad, D]      (INT4 packed like Q)
@@ -20,6 +21,7 @@
 //                                            pre-pass scratch (kernels ignore it): the first
 //                                            launch's per-chunk partial sums, so the means need
 //                                            no atomics, no zeroed memory and no third launch
+// clang-format on
 #pragma once
 
 #include <cstddef>
@@ -38,7 +40,7 @@ struct QuantizedLayout {
   static constexpr std::size_t kNone = ~std::size_t{0};
   std::size_t q_codes, q_scales, k_codes, k_scales, k_mean, v_fp8, v_fp16, v_scales, v_mean,
       q_mean_logits, lse_shift, stats, total_bytes;
-  int stats_chunks;         // token chunks of the pre-pass statistics launch
+  int stats_chunks;              // token chunks of the pre-pass statistics launch
   std::int64_t stats_chunk_len;  // tokens per chunk (a multiple of 64)
 };
 
@@ -46,6 +48,15 @@ struct QuantizedLayout {
 // (16 x D doubles from L2) while giving the statistics launch B*Hkv*16 CTAs at long lengths.
 inline constexpr int kMaxStatsChunks = 16;
 inline constexpr int kStatsChunkQuantum = 64;
+
+// The buffer at a QuantizedLayout offset inside `workspace`; nullptr for one the configuration
+// does not use (kNone).
+template <typename T>
+const T* workspace_buffer(const void* workspace, std::size_t offset) {
+  return offset == QuantizedLayout::kNone
+             ? nullptr
+             : reinterpret_cast<const T*>(static_cast<const char*>(workspace) + offset);
+}
 
 struct LayoutRequest {
   std::int64_t batch, heads_q, heads_kv, len_q, len_kv;
@@ -86,8 +97,8 @@ inline QuantizedLayout plan_quantized_layout(const LayoutRequest& r) {
   l.v_fp16 = r.fp8_v ? QuantizedLayout::kNone : take(bk * l.k_pad * d * 2);
   l.v_scales = take(bk * d * 4);
   l.v_mean = take(bk * d * 4);
-  l.q_mean_logits = r.smooth_q ? take(bq * (l.q_pad / r.tile.block_q) * l.k_pad * 4)
-                               : QuantizedLayout::kNone;
+  l.q_mean_logits =
+      r.smooth_q ? take(bq * (l.q_pad / r.tile.block_q) * l.k_pad * 4) : QuantizedLayout::kNone;
   l.lse_shift = r.want_lse ? take(bq * r.len_q * 4) : QuantizedLayout::kNone;
   const std::int64_t quanta = (r.len_kv + kStatsChunkQuantum - 1) / kStatsChunkQuantum;
   l.stats_chunks = static_cast<int>(quanta < kMaxStatsChunks ? quanta : kMaxStatsChunks);

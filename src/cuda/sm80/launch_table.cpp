@@ -13,34 +13,19 @@ constexpr bool kFp8KernelsBuilt = true;
 constexpr bool kFp8KernelsBuilt = false;
 #endif
 
-template <typename T>
-const T* at(const void* workspace, std::size_t offset) {
-  return offset == QuantizedLayout::kNone
-             ? nullptr
-             : reinterpret_cast<const T*>(static_cast<const char*>(workspace) + offset);
-}
-
-quant::Granularity granularity_of(QKQuant mode) {
-  switch (mode) {
-    case QKQuant::kInt8PerBlock: return quant::Granularity::kPerBlock;
-    case QKQuant::kInt8PerThread:
-    case QKQuant::kInt4PerThread: return quant::Granularity::kPerThread;
-    default: return quant::Granularity::kPerWarp;
-  }
-}
-
 AttentionParams make_params(const core::AttentionProblem& p, const QuantizedLayout& l,
                             const void* ws) {
   AttentionParams a{};
-  a.q_codes = at<std::int8_t>(ws, l.q_codes);
-  a.q_scales = at<float>(ws, l.q_scales);
-  a.k_codes = at<std::int8_t>(ws, l.k_codes);
-  a.k_scales = at<float>(ws, l.k_scales);
-  a.v = l.v_fp8 != QuantizedLayout::kNone ? at<void>(ws, l.v_fp8) : at<void>(ws, l.v_fp16);
-  a.v_scales = at<float>(ws, l.v_scales);
-  a.v_mean = at<float>(ws, l.v_mean);
-  a.q_mean_logits = at<float>(ws, l.q_mean_logits);
-  a.lse_shift = at<float>(ws, l.lse_shift);
+  a.q_codes = workspace_buffer<std::int8_t>(ws, l.q_codes);
+  a.q_scales = workspace_buffer<float>(ws, l.q_scales);
+  a.k_codes = workspace_buffer<std::int8_t>(ws, l.k_codes);
+  a.k_scales = workspace_buffer<float>(ws, l.k_scales);
+  a.v = l.v_fp8 != QuantizedLayout::kNone ? workspace_buffer<void>(ws, l.v_fp8)
+                                          : workspace_buffer<void>(ws, l.v_fp16);
+  a.v_scales = workspace_buffer<float>(ws, l.v_scales);
+  a.v_mean = workspace_buffer<float>(ws, l.v_mean);
+  a.q_mean_logits = workspace_buffer<float>(ws, l.q_mean_logits);
+  a.lse_shift = workspace_buffer<float>(ws, l.lse_shift);
   a.out = p.out;
   a.out_strides = {p.out_strides.batch, p.out_strides.head, p.out_strides.token};
   a.lse = p.lse;
@@ -51,7 +36,7 @@ AttentionParams make_params(const core::AttentionProblem& p, const QuantizedLayo
   a.len_kv = p.len_kv;
   a.q_pad = l.q_pad;
   a.k_pad = l.k_pad;
-  a.granularity = granularity_of(p.qk_quant);
+  a.granularity = p.qk_granularity();
   a.q_scale_count = quant::q_scale_count(p.len_q, a.granularity, kTile);
   a.k_scale_count = quant::k_scale_count(p.len_kv, a.granularity, kTile);
   a.causal = p.causal;

@@ -14,23 +14,7 @@
 namespace sageattn::cuda::sm90 {
 namespace {
 
-quant::Granularity granularity_of(QKQuant mode) {
-  switch (mode) {
-    case QKQuant::kInt8PerBlock:
-      return quant::Granularity::kPerBlock;
-    case QKQuant::kInt8PerThread:
-      return quant::Granularity::kPerThread;
-    default:
-      return quant::Granularity::kPerWarp;
-  }
-}
-
 bool even(std::int64_t x) { return x % 2 == 0; }
-
-template <typename T>
-const T* at_offset(const void* workspace, std::size_t offset) {
-  return reinterpret_cast<const T*>(static_cast<const std::uint8_t*>(workspace) + offset);
-}
 
 Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* maps) {
   const auto d = static_cast<std::uint64_t>(l.head_dim);
@@ -41,7 +25,7 @@ Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* 
   const auto k_pad = static_cast<std::uint64_t>(l.k_pad);
 
   TiledTensorMapSpec<2> q;
-  q.base = at_offset<std::uint8_t>(workspace, l.q_codes);
+  q.base = workspace_buffer<std::uint8_t>(workspace, l.q_codes);
   q.dims = {d, q_rows};
   q.byte_strides = {d};
   q.box = {static_cast<std::uint32_t>(d), kBlockQ};
@@ -51,7 +35,7 @@ Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* 
   // K rows as (e, t, j0, u) with row = e + 4t + 2 j0 + 16 u, walked e, t, j0, u: shared-memory
   // row e + 2t + 8 j0 + 16 u receives key e + 2 j0 + 4t + 16 u (kernel_traits.hpp, key_of_slot).
   TiledTensorMapSpec<5> k;
-  k.base = at_offset<std::uint8_t>(workspace, l.k_codes);
+  k.base = workspace_buffer<std::uint8_t>(workspace, l.k_codes);
   k.dims = {d, 2, 4, 2, k_rows / 16};
   k.byte_strides = {d, 4 * d, 2 * d, 16 * d};
   k.box = {static_cast<std::uint32_t>(d), 2, 4, 2, kBlockK / 16};
@@ -59,7 +43,7 @@ Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* 
   if (Status s = encode_byte_tensor_map(k, &maps->k); !s.ok()) return s;
 
   TiledTensorMapSpec<2> v;
-  v.base = at_offset<std::uint8_t>(workspace, l.v_fp8);
+  v.base = workspace_buffer<std::uint8_t>(workspace, l.v_fp8);
   v.dims = {k_pad, static_cast<std::uint64_t>(l.batch * l.heads_kv) * d};
   v.byte_strides = {k_pad};
   v.box = {kBlockK, static_cast<std::uint32_t>(d)};
@@ -89,14 +73,14 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
                         const void* workspace, cudaStream_t stream) {
   TensorMaps maps{};
   if (Status s = encode_maps(layout, workspace, &maps); !s.ok()) return s;
-  const quant::Granularity granularity = granularity_of(problem.qk_quant);
+  const quant::Granularity granularity = problem.qk_granularity();
   KernelParams params{};
-  params.q_scales = at_offset<float>(workspace, layout.q_scales);
-  params.k_scales = at_offset<float>(workspace, layout.k_scales);
-  params.v_scales = at_offset<float>(workspace, layout.v_scales);
-  params.v_mean = at_offset<float>(workspace, layout.v_mean);
+  params.q_scales = workspace_buffer<float>(workspace, layout.q_scales);
+  params.k_scales = workspace_buffer<float>(workspace, layout.k_scales);
+  params.v_scales = workspace_buffer<float>(workspace, layout.v_scales);
+  params.v_mean = workspace_buffer<float>(workspace, layout.v_mean);
   params.lse_shift =
-      problem.lse != nullptr ? at_offset<float>(workspace, layout.lse_shift) : nullptr;
+      problem.lse != nullptr ? workspace_buffer<float>(workspace, layout.lse_shift) : nullptr;
   params.out = problem.out;
   params.lse = problem.lse;
   params.out_strides = problem.out_strides;
