@@ -26,19 +26,25 @@ struct TiledTensorMapSpec {
 };
 
 inline Status tensor_map_encoder(PFN_cuTensorMapEncodeTiled_v12000* encode) {
-  static PFN_cuTensorMapEncodeTiled_v12000 cached = nullptr;
-  if (cached == nullptr) {
+  struct Lookup {
     void* function = nullptr;
+    cudaError_t error = cudaSuccess;
     cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
-    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &function,
-                                                             12000, cudaEnableDefault, &found);
-    if (err != cudaSuccess || found != cudaDriverEntryPointSuccess || function == nullptr) {
-      return {StatusCode::kCudaError,
-              std::string("cuTensorMapEncodeTiled not available: ") + cudaGetErrorString(err)};
-    }
-    cached = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(function);
+  };
+  // Looked up once per process; a function-local static is initialised thread-safely, so
+  // concurrent first calls from several host threads do not race.
+  static const Lookup lookup = [] {
+    Lookup l;
+    l.error = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &l.function, 12000,
+                                               cudaEnableDefault, &l.found);
+    return l;
+  }();
+  if (lookup.error != cudaSuccess || lookup.found != cudaDriverEntryPointSuccess ||
+      lookup.function == nullptr) {
+    return {StatusCode::kCudaError, std::string("cuTensorMapEncodeTiled not available: ") +
+                                        cudaGetErrorString(lookup.error)};
   }
-  *encode = cached;
+  *encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(lookup.function);
   return Status::ok_status();
 }
 

@@ -13,8 +13,10 @@ template <int kHeadDim, typename Out>
 Status launch_kernel(const TensorMaps& maps, const KernelParams& params, int ctas,
                      cudaStream_t stream) {
   constexpr auto smem_bytes = static_cast<int>(KernelTraits<kHeadDim>::kSmemBytes);
-  // Above 48 KB a kernel must opt in; done once per instantiation (thread-safe static init).
-  static const cudaError_t opt_in = cudaFuncSetAttribute(
+  // Above 48 KB a kernel must opt in. The attribute belongs to the current device's context, so it
+  // is set on every call (about a microsecond) rather than once per process: a process that runs
+  // on a second GPU needs it there too.
+  const cudaError_t opt_in = cudaFuncSetAttribute(
       attention_kernel<kHeadDim, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
   if (Status s = cuda_status(opt_in, "cudaFuncSetAttribute(sm90 attention)"); !s.ok()) return s;
   attention_kernel<kHeadDim, Out><<<ctas, kThreads, smem_bytes, stream>>>(maps, params);
