@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <sstream>
+#include <string>
 
 #include "cpu/emulation_stages.hpp"
 #include "cuda/quant/prepass.hpp"
@@ -18,13 +19,15 @@ struct PrepassCase {
   bool sm90_tile = false;
   int token_pad = 0;
   bool want_lse = true;
+  int rows_per_cta = 0;  // 0: the pre-pass's choice (one tile per CTA at these sizes)
 };
 
 std::string case_name(const ::testing::TestParamInfo<PrepassCase>& info) {
   const PrepassCase& c = info.param;
   std::ostringstream name;
   name << info.index << "_d" << c.spec.head_dim << "_q" << c.spec.len_q << "_k" << c.spec.len_kv
-       << (c.sm90_tile ? "_sm90tile" : "_sm80tile");
+       << (c.sm90_tile ? "_sm90tile" : "_sm80tile")
+       << (c.rows_per_cta > 0 ? "_rows" + std::to_string(c.rows_per_cta) : "");
   return name.str();
 }
 
@@ -56,7 +59,8 @@ TEST_P(Prepass, BitIdenticalWithCpuStages) {
   DeviceBuffer ws(layout.total_bytes);
   ASSERT_NE(ws.get(), nullptr);
   SAGE_CUDA_OK(cudaMemset(ws.get(), 0xA5, layout.total_bytes));  // poison: padding must be written
-  const Status status = cuda::run_prepass(device.problem, layout, tile, ws.get(), nullptr);
+  const Status status =
+      cuda::run_prepass(device.problem, layout, tile, ws.get(), nullptr, c.rows_per_cta);
   ASSERT_TRUE(status.ok()) << status.message();
   SAGE_CUDA_OK(cudaDeviceSynchronize());
 
@@ -102,6 +106,8 @@ std::vector<PrepassCase> prepass_grid() {
         c.sm90_tile = i % 4 == 2;
         c.token_pad = i % 3 == 2 ? 8 : (i % 11 == 5 ? 3 : 0);
         c.want_lse = i % 6 != 4;
+        // Several tiles per CTA (the pipeline over two shared-memory stages, partial last CTAs).
+        c.rows_per_cta = i % 3 == 0 ? 1024 : (i % 3 == 1 ? 256 : 0);
         cases.push_back(c);
         ++i;
       }

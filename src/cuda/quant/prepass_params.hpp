@@ -24,6 +24,7 @@ struct PrepassParams {
   int qmax;  // 127 (INT8) or 7 (INT4)
   float sm_scale;
   int q_scale_count, k_scale_count;  // per (batch, head)
+  int rows_per_cta;                  // launch 2's work per CTA (prepass_tiles.cuh, QuantizeGrid)
   bool bf16, vector_loads, smooth_k, smooth_q, smooth_v, fp8_v, want_lse;
 };
 

@@ -5,6 +5,7 @@
 
 #include "cuda/common/element_io.cuh"
 #include "cuda/quant/prepass_common.cuh"
+#include "cuda/quant/tile_copy.cuh"
 #include "quant/fp8_e4m3.hpp"
 #include "quant/granularity.hpp"
 
@@ -17,57 +18,56 @@ struct TileScratch {
   float k_mean[D], v_mean[D], v_scale[D], v_inv[D];
   float amax[kMaxGroupsPerTile];
   float inv[kMaxGroupsPerTile];  // qmax / amax of each group: codes multiply, never divide
-  int row_group[kMaxTileRows];  // scale group of each tile row, evaluated once per tile
+  int row_group[kMaxTileRows];   // scale group of each tile row, evaluated once per tile
   double q_sums[D];
   float q_mean[D];
-  // Q rows as read (lse_shift needs each row's channels in order), or V's fp8 codes transposed.
-  alignas(16) std::uint16_t rows[kMaxTileRows * D];
 };
 
-// A tile's rows in registers as the 16-bit inputs (half the registers of floats, which keeps
-// the memory-bound kernel at several CTAs per SM): thread row r + i * kRows, channels
-// channel()..+7, zero past `len`. Values are rebuilt on demand, minus the thread's 8 channel
-// means (registers, read once per tile) on the real rows; the same fp32 subtraction each time,
-// so every use sees the same bits.
+// A tile staged in shared memory ([rows][D] 16-bit, tile_copy.cuh), seen by thread row
+// r + i * kRows, channels channel()..+7. Values are rebuilt on demand, minus the thread's 8
+// channel means (registers, read once per tile) on the real rows; the same fp32 subtraction each
+// time, so every use sees the same bits.
 template <int D>
 struct TileValues {
-  std::uint32_t words[TileThreads<D>::kMaxIters][kChannelsPerThread / 2];
+  const std::uint16_t* stage;
   std::int64_t first, len;
   int rows;
   bool bf16;
   bool smoothed = false;
   float mean[kChannelsPerThread];
-  __device__ int local_row(int i) const { return TileThreads<D>::row() + i * TileThreads<D>::kRows; }
+  __device__ int local_row(int i) const {
+    return TileThreads<D>::row() + i * TileThreads<D>::kRows;
+  }
   __device__ bool holds(int i) const { return i * TileThreads<D>::kRows < rows; }
   __device__ bool real(int i) const { return holds(i) && first + local_row(i) < len; }
   // `channel_means` is shared memory, [D].
   __device__ void subtract(const float* channel_means) {
     smoothed = true;
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) mean[c] = channel_means[TileThreads<D>::channel() + c];
+    for (int c = 0; c < kChannelsPerThread; ++c)
+      mean[c] = channel_means[TileThreads<D>::channel() + c];
   }
-  __device__ std::uint16_t bits(int i, int c) const { return word_half(words[i], c); }
   __device__ void values(int i, float (&x)[kChannelsPerThread]) const {
     const bool minus = smoothed && real(i);
+    std::uint32_t words[kChannelsPerThread / 2];
+    read8_words(stage + local_row(i) * D + TileThreads<D>::channel(), words);
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
-      x[c] = element_to_float(bits(i, c), bf16);
+      x[c] = element_to_float(word_half(words, c), bf16);
       if (minus) x[c] -= mean[c];
     }
   }
 };
 
-// Issues the tile's loads only: the kernel starts them before the work that does not need them
-// (the head statistics), so the memory latency overlaps it.
-template <int D>
-__device__ void load_tile(const StridedInput& in, std::int64_t b, std::int64_t h, bool vector,
-                          TileValues<D>& t) {
-#pragma unroll
-  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-#pragma unroll
-    for (int c = 0; c < kChannelsPerThread / 2; ++c) t.words[i][c] = 0;
-    if (t.real(i)) load8_words(token_row(in, b, h, t.first + t.local_row(i)) + TileThreads<D>::channel(), vector, t.words[i]);
-  }
+// quant::quantize_symmetric(x, inv, qmax) + 1.5 * 2^23, whose low byte is the code in two's
+// complement: for |v| <= 2^22 the fp32 sum keeps v's integer part in the low mantissa bits, and
+// its round-to-nearest-even is rint's. Clamping before rounding equals clamping after (rint is
+// monotonic, the bounds are integers), NaN clamps to -qmax like fmaxf does there, and inv = 0
+// gives code 0. Five fp32 instructions instead of two conversions (F2I/FRND run at 16 per clock
+// per SM, an eighth of the fp32 rate: they made the quantize launch instruction-bound).
+__device__ __forceinline__ std::uint32_t code_bits(float x, float inv, float qmax) {
+  const float v = inv > 0.0f ? fminf(fmaxf(__fmul_rn(x, inv), -qmax), qmax) : 0.0f;
+  return __float_as_uint(__fadd_rn(v, 12582912.0f));
 }
 
 // Symmetric quantization of the tile: group maxima in shared memory, then codes (INT8 one a byte,
@@ -87,7 +87,8 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
     float x[kChannelsPerThread];
     t.values(i, x);
     const float row_max = row_amax<D>(x);
-    if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0) atomic_max_nonnegative(&amax[row_group[t.local_row(i)]], row_max);
+    if (threadIdx.x % TileThreads<D>::kLanesPerRow == 0)
+      atomic_max_nonnegative(&amax[row_group[t.local_row(i)]], row_max);
   }
   __syncthreads();
   // One division per group, here, instead of one per element.
@@ -99,29 +100,28 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
   __syncthreads();
   const bool int4 = p.qmax == quant::kInt4Max;
   const int code_dim = int4 ? D / 2 : D;
+  const auto qmax = static_cast<float>(p.qmax);
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
     const float row_inv = inv[row_group[t.local_row(i)]];
     float x[kChannelsPerThread];
     t.values(i, x);
-    int q[kChannelsPerThread];
+    std::uint32_t q[kChannelsPerThread];
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = quant::quantize_symmetric(x[c], row_inv, p.qmax);
+    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = code_bits(x[c], row_inv, qmax);
     std::int8_t* row = codes + static_cast<std::int64_t>(t.local_row(i)) * code_dim;
     if (int4) {
       std::uint32_t packed = 0;
 #pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) packed |= static_cast<std::uint32_t>(q[c] & 0xF) << (4 * c);
+      for (int c = 0; c < kChannelsPerThread; ++c) packed |= (q[c] & 0xF) << (4 * c);
       *reinterpret_cast<std::uint32_t*>(row + TileThreads<D>::channel() / 2) = packed;
     } else {
-      std::uint32_t lo = 0;
-      std::uint32_t hi = 0;
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        lo |= static_cast<std::uint32_t>(q[c] & 0xFF) << (8 * c);
-        hi |= static_cast<std::uint32_t>(q[c + 4] & 0xFF) << (8 * c);
-      }
+      // The low bytes of four codes into one word: two pairs, then the pairs.
+      const std::uint32_t lo =
+          __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
+      const std::uint32_t hi =
+          __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
       *reinterpret_cast<uint2*>(row + TileThreads<D>::channel()) = make_uint2(lo, hi);
     }
   }

@@ -1,16 +1,27 @@
 // Pre-pass launch 1: per-chunk statistics of K and V (fp64 channel sums for the means, V's
-// channel min/max for the fp8 scales), one CTA per (token chunk, batch x kv head).
+// channel min/max for the fp8 scales), one CTA per (token chunk, batch x kv head). The chunk
+// streams through shared memory in tiles of kStatsTileRows rows, the next tile's copies in flight
+// while this one is added up (tile_copy.cuh).
 #pragma once
 
 #include "cuda/common/element_io.cuh"
 #include "cuda/quant/prepass_common.cuh"
+#include "cuda/quant/tile_copy.cuh"
 
 namespace sageattn::cuda::prepass {
 
-inline constexpr int kStatsCtasPerSm = 2;  // memory-bound: occupancy before registers
-inline constexpr int kStatsRowsInFlight = 4;  // rows each thread loads before it adds them up
+inline constexpr int kStatsCtasPerSm = 3;
+inline constexpr int kStatsTileRows = 64;
 
-// The per-thread channel statistics of a chunk, and their reduction over the CTA.
+// Shared memory of the statistics launch: two stages of a K tile and a V tile. After the last
+// tile the same bytes hold the per-thread partials for the reduction over the CTA.
+template <int D>
+struct StatsSmem {
+  alignas(16) std::uint16_t k[2][kStatsTileRows * D];
+  alignas(16) std::uint16_t v[2][kStatsTileRows * D];
+};
+
+// One thread's running statistics over its channels channel()..+7 and rows row() + i * kRows.
 struct ChannelStats {
   double k_sum[kChannelsPerThread] = {};
   double v_sum[kChannelsPerThread] = {};
@@ -25,110 +36,132 @@ struct ChannelStats {
     }
   }
 
-  // Folds the rows of a warp (lanes kLanesPerRow apart share channels) with shuffles. The fp64
-  // sums are exact (prepass_common.hpp), so any order gives the same bits.
+  // Folds the rows of a warp: lanes kLanesPerRow apart hold the same channels.
   template <int D>
   __device__ void fold_warp() {
 #pragma unroll
-    for (int i = 0; i < kChannelsPerThread; ++i) {
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+#pragma unroll
       for (int offset = TileThreads<D>::kLanesPerRow; offset < 32; offset *= 2) {
-        k_sum[i] += __shfl_xor_sync(0xFFFFFFFFu, k_sum[i], offset);
-        v_sum[i] += __shfl_xor_sync(0xFFFFFFFFu, v_sum[i], offset);
-        v_min[i] = fminf(v_min[i], __shfl_xor_sync(0xFFFFFFFFu, v_min[i], offset));
-        v_max[i] = fmaxf(v_max[i], __shfl_xor_sync(0xFFFFFFFFu, v_max[i], offset));
+        k_sum[c] += __shfl_xor_sync(0xFFFFFFFFu, k_sum[c], offset);
+        v_sum[c] += __shfl_xor_sync(0xFFFFFFFFu, v_sum[c], offset);
+        v_min[c] = fminf(v_min[c], __shfl_xor_sync(0xFFFFFFFFu, v_min[c], offset));
+        v_max[c] = fmaxf(v_max[c], __shfl_xor_sync(0xFFFFFFFFu, v_max[c], offset));
       }
     }
   }
 };
 
+// Adds a staged tile's real rows into `stats`: only the statistics the options use (fp64
+// conversions and adds run at 1/4 and 1/2 of the fp32 rate, and V's sum is unused without
+// smooth_v, the default). Rows past the sequence end were staged as zeros: they leave the sums
+// alone, and V's min/max skips them.
+template <int D>
+__device__ void add_tile(const PrepassParams& p, const std::uint16_t* k, const std::uint16_t* v,
+                         int real_rows, ChannelStats& stats) {
+  using Threads = TileThreads<D>;
+#pragma unroll
+  for (int i = 0; i < kStatsTileRows / Threads::kRows; ++i) {
+    const int row = Threads::row() + i * Threads::kRows;
+    const int at = row * D + Threads::channel();
+    std::uint32_t words[kChannelsPerThread / 2];
+    if (p.smooth_k) {
+      read8_words(k + at, words);
+#pragma unroll
+      for (int c = 0; c < kChannelsPerThread; ++c)
+        stats.k_sum[c] += element_to_float(word_half(words, c), p.bf16);
+    }
+    if (!p.smooth_v && !p.fp8_v) continue;
+    read8_words(v + at, words);
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+      const float x = element_to_float(word_half(words, c), p.bf16);
+      if (p.smooth_v) stats.v_sum[c] += x;
+      if (row < real_rows) {
+        stats.v_min[c] = fminf(stats.v_min[c], x);
+        stats.v_max[c] = fmaxf(stats.v_max[c], x);
+      }
+    }
+  }
+}
+
 template <int D>
 __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm)
     stats_kernel(const __grid_constant__ PrepassParams p) {
   using Threads = TileThreads<D>;
-  __shared__ double k_sums[D];
-  __shared__ double v_sums[D];
-  __shared__ float v_min[D];
-  __shared__ float v_max[D];
+  extern __shared__ __align__(16) unsigned char smem_bytes[];
+  auto& smem = *reinterpret_cast<StatsSmem<D>*>(smem_bytes);
   const int chunk = blockIdx.x;
   const std::int64_t kv_head = blockIdx.y;
   const std::int64_t b = kv_head / p.layout.heads_kv;
   const std::int64_t h = kv_head % p.layout.heads_kv;
-  for (int d = threadIdx.x; d < D; d += kThreads) {
-    k_sums[d] = 0.0;
-    v_sums[d] = 0.0;
-    v_min[d] = INFINITY;
-    v_max[d] = -INFINITY;
-  }
-
   const std::int64_t begin = chunk * p.layout.stats_chunk_len;
   const std::int64_t end = min(p.layout.len_kv, begin + p.layout.stats_chunk_len);
   const bool need_v = p.smooth_v || p.fp8_v;
+  auto copy = [&](std::int64_t first, int stage) {
+    if (p.smooth_k)
+      copy_tile<D>(p.k, b, h, first, kStatsTileRows, end, p.vector_loads, smem.k[stage]);
+    if (need_v) copy_tile<D>(p.v, b, h, first, kStatsTileRows, end, p.vector_loads, smem.v[stage]);
+    commit_copies();
+  };
+
+  // The quantize launch may now be scheduled beside this one (prepass.cu, overlap_launches).
+  allow_dependent_launch();
   ChannelStats stats;
-  for (std::int64_t n0 = begin + Threads::row(); n0 < end; n0 += kStatsRowsInFlight * Threads::kRows) {
-    // All loads first, so each thread has kStatsRowsInFlight x 2 requests in flight; held as the
-    // packed 16-bit inputs (a quarter of the registers of floats) until they are added up.
-    std::uint32_t k[kStatsRowsInFlight][kChannelsPerThread / 2] = {};
-    std::uint32_t v[kStatsRowsInFlight][kChannelsPerThread / 2] = {};
-#pragma unroll
-    for (int u = 0; u < kStatsRowsInFlight; ++u) {
-      const std::int64_t n = n0 + u * Threads::kRows;
-      if (n >= end) continue;
-      if (p.smooth_k) load8_words(token_row(p.k, b, h, n) + Threads::channel(), p.vector_loads, k[u]);
-      if (need_v) load8_words(token_row(p.v, b, h, n) + Threads::channel(), p.vector_loads, v[u]);
+  if (begin < end) copy(begin, 0);  // the last chunks can be empty (quantized_layout.hpp)
+  int stage = 0;
+  for (std::int64_t first = begin; first < end; first += kStatsTileRows, stage ^= 1) {
+    if (first + kStatsTileRows < end) {
+      copy(first + kStatsTileRows, stage ^ 1);
+      wait_copies<1>();
+    } else {
+      wait_copies<0>();
     }
-    // Only the statistics the options use: fp64 conversions and adds run at 1/4 and 1/2 of the
-    // fp32 rate, and V's sum is unused without smooth_v (the default).
-    // Rows past `end` were loaded as zeros: they leave the sums alone, and V's min/max skips them.
-    if (p.smooth_k) {
-#pragma unroll
-      for (int u = 0; u < kStatsRowsInFlight; ++u) {
-#pragma unroll
-        for (int i = 0; i < kChannelsPerThread; ++i) stats.k_sum[i] += element_to_float(word_half(k[u], i), p.bf16);
-      }
-    }
-    if (p.smooth_v) {
-#pragma unroll
-      for (int u = 0; u < kStatsRowsInFlight; ++u) {
-#pragma unroll
-        for (int i = 0; i < kChannelsPerThread; ++i) stats.v_sum[i] += element_to_float(word_half(v[u], i), p.bf16);
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < kStatsRowsInFlight; ++u) {
-      if (n0 + u * Threads::kRows >= end) continue;
-#pragma unroll
-      for (int i = 0; i < kChannelsPerThread; ++i) {
-        const float vf = element_to_float(word_half(v[u], i), p.bf16);
-        stats.v_min[i] = fminf(stats.v_min[i], vf);
-        stats.v_max[i] = fmaxf(stats.v_max[i], vf);
-      }
-    }
+    __syncthreads();  // every thread's copies of this tile have landed
+    add_tile<D>(p, smem.k[stage], smem.v[stage], static_cast<int>(end - first), stats);
+    __syncthreads();  // the stage is read before the next iteration refills it
   }
+
+  // The rows of a warp fold through shuffles (lanes kLanesPerRow apart share channels), each
+  // warp's partials go to the stage memory, then one thread per channel adds up the warps. The
+  // fp64 sums are exact (prepass_common.cuh), so the order does not change the bits.
   stats.fold_warp<D>();
-  // Then the warps one after the other: no shared-memory atomics (fp64 add is a CAS loop there).
+  constexpr int kWarps = kThreads / 32;
+  auto* k_part = reinterpret_cast<double*>(smem_bytes);  // [kWarps][D] each
+  double* v_part = k_part + kWarps * D;
+  auto* min_part = reinterpret_cast<float*>(v_part + kWarps * D);
+  float* max_part = min_part + kWarps * D;
+  static_assert(sizeof(StatsSmem<D>) >= kWarps * D * (8 + 8 + 4 + 4), "partials fit the stages");
   const int warp = threadIdx.x / 32;
-  for (int w = 0; w < kThreads / 32; ++w) {
-    __syncthreads();
-    if (warp == w && threadIdx.x % 32 < Threads::kLanesPerRow) {
+  if (threadIdx.x % 32 < Threads::kLanesPerRow) {
 #pragma unroll
-      for (int i = 0; i < kChannelsPerThread; ++i) {
-        const int d = Threads::channel() + i;
-        k_sums[d] += stats.k_sum[i];
-        v_sums[d] += stats.v_sum[i];
-        v_min[d] = fminf(v_min[d], stats.v_min[i]);
-        v_max[d] = fmaxf(v_max[d], stats.v_max[i]);
-      }
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+      const int at = warp * D + Threads::channel() + c;
+      k_part[at] = stats.k_sum[c];
+      v_part[at] = stats.v_sum[c];
+      min_part[at] = stats.v_min[c];
+      max_part[at] = stats.v_max[c];
     }
   }
   __syncthreads();
-
   const StatsView out = stats_view(p);
   for (int d = threadIdx.x; d < D; d += kThreads) {
-    const std::size_t at = (static_cast<std::size_t>(kv_head) * p.layout.stats_chunks + chunk) * D + d;
-    out.k_sum[at] = k_sums[d];
-    out.v_sum[at] = v_sums[d];
-    out.v_min[at] = v_min[d];
-    out.v_max[at] = v_max[d];
+    double k_sum = 0.0;
+    double v_sum = 0.0;
+    float v_min = INFINITY;
+    float v_max = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) {
+      k_sum += k_part[w * D + d];
+      v_sum += v_part[w * D + d];
+      v_min = fminf(v_min, min_part[w * D + d]);
+      v_max = fmaxf(v_max, max_part[w * D + d]);
+    }
+    const std::size_t at =
+        (static_cast<std::size_t>(kv_head) * p.layout.stats_chunks + chunk) * D + d;
+    out.k_sum[at] = k_sum;
+    out.v_sum[at] = v_sum;
+    out.v_min[at] = v_min;
+    out.v_max[at] = v_max;
   }
 }
 

@@ -9,17 +9,18 @@ namespace sageattn::cuda::prepass {
 
 // lse_shift = float(sm_scale * (q . k_mean) in fp64), channels summed in order like the CPU: the
 // products are exact in fp64, so fused or not the sum rounds identically. Reads the tile's rows
-// from s.rows.
+// from its shared-memory stage.
 // Optional stages (LSE, smooth_q) stay out of line: inlined, their registers would count against
 // the occupancy of every tile of the memory-bound kernel. They take the tile's extent, never the
 // TileValues: a reference to it would move the tile's registers to local memory.
 template <int D>
-__device__ __noinline__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
+__device__ __noinline__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s,
+                                             const std::uint16_t* stage, std::int64_t head,
                                              std::int64_t first, int rows) {
   for (int r = threadIdx.x; r < rows && first + r < p.layout.len_q; r += kThreads) {
     double dot = 0.0;
     for (int d = 0; d < D; ++d) {
-      dot += static_cast<double>(element_to_float(s.rows[r * D + d], p.bf16)) * s.k_mean[d];
+      dot += static_cast<double>(element_to_float(stage[r * D + d], p.bf16)) * s.k_mean[d];
     }
     buffer<float>(p, p.layout.lse_shift)[head * p.layout.len_q + first + r] =
         static_cast<float>(static_cast<double>(p.sm_scale) * dot);
@@ -30,9 +31,11 @@ __device__ __noinline__ void write_lse_shift(const PrepassParams& p, const TileS
 // means into s.q_mean, and q_mean_logits[block, j] = float(mean . (k_j - k_mean) in fp64) *
 // sm_scale * log2(e).
 template <int D>
-__device__ __noinline__ void smooth_q_block(const PrepassParams& p, TileScratch<D>& s, std::int64_t b,
-                                            std::int64_t head_q, std::int64_t q_block, std::int64_t count) {
-  for (int d = threadIdx.x; d < D; d += kThreads) s.q_mean[d] = quant::mean_from_sum(s.q_sums[d], count);
+__device__ __noinline__ void smooth_q_block(const PrepassParams& p, TileScratch<D>& s,
+                                            std::int64_t b, std::int64_t head_q,
+                                            std::int64_t q_block, std::int64_t count) {
+  for (int d = threadIdx.x; d < D; d += kThreads)
+    s.q_mean[d] = quant::mean_from_sum(s.q_sums[d], count);
   __syncthreads();
 
   const std::int64_t kv_head = head_q / (p.layout.heads_q / p.layout.heads_kv);
@@ -51,30 +54,45 @@ __device__ __noinline__ void smooth_q_block(const PrepassParams& p, TileScratch<
       float x[kChannelsPerThread];
       load8(k + d0, p.vector_loads, p.bf16, x);
 #pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) dot += static_cast<double>(s.q_mean[d0 + c]) * (x[c] - s.k_mean[d0 + c]);
+      for (int c = 0; c < kChannelsPerThread; ++c)
+        dot += static_cast<double>(s.q_mean[d0 + c]) * (x[c] - s.k_mean[d0 + c]);
     }
     logits[j] = static_cast<float>(dot) * factor;
   }
 }
 
-// The tile functions below get their tile already loaded (load_tile) and its head's statistics
+// Q and K tiles share the code layout: codes [head][padded tokens][code_dim], scales
+// [head][scale count] with a tile's groups consecutive; only the group rule differs.
+template <int D>
+__device__ void quantize_codes(const PrepassParams& p, TileScratch<D>& s, const TileValues<D>& t,
+                               std::int64_t head, std::int64_t block, bool is_q) {
+  const int groups = is_q ? quant::q_groups_per_block(p.granularity, p.tile)
+                          : quant::k_groups_per_block(p.granularity, p.tile);
+  auto group_of = [&](int row) {
+    const std::int64_t token = t.first + row;
+    const int group = is_q ? quant::q_scale_group(token, p.granularity, p.tile)
+                           : quant::k_scale_group(token, p.granularity, p.tile);
+    return group - static_cast<int>(block) * groups;
+  };
+  const std::int64_t code_dim = p.qmax == quant::kInt4Max ? D / 2 : D;
+  const std::int64_t pad = is_q ? p.layout.q_pad : p.layout.k_pad;
+  const int scale_count = is_q ? p.q_scale_count : p.k_scale_count;
+  quantize_tile(p, t, groups, group_of, s.amax, s.inv, s.row_group,
+                buffer<std::int8_t>(p, is_q ? p.layout.q_codes : p.layout.k_codes) +
+                    (head * pad + t.first) * code_dim,
+                buffer<float>(p, is_q ? p.layout.q_scales : p.layout.k_scales) +
+                    head * scale_count + block * groups,
+                is_q);
+}
+
+// The tile functions below get their tile already staged (tile_copy.cuh) and its head's statistics
 // in shared memory.
 template <int D>
 __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::int64_t head,
                                 std::int64_t q_block, TileValues<D>& t) {
   const std::int64_t b = head / p.layout.heads_q;
   const std::int64_t h = head % p.layout.heads_q;
-  if (p.want_lse) {
-    // lse_shift needs each row's channels in order: the tile's bits go through shared memory.
-#pragma unroll
-    for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-      if (!t.holds(i)) continue;
-#pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) s.rows[t.local_row(i) * D + TileThreads<D>::channel() + c] = t.bits(i, c);
-    }
-    __syncthreads();
-    write_lse_shift(p, s, head, t.first, t.rows);
-  }
+  if (p.want_lse) write_lse_shift(p, s, t.stage, head, t.first, t.rows);
   if (p.smooth_q) {
     for (int d = threadIdx.x; d < D; d += kThreads) s.q_sums[d] = 0.0;
     __syncthreads();
@@ -84,21 +102,15 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
       float x[kChannelsPerThread];
       t.values(i, x);
 #pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) atomicAdd(&s.q_sums[TileThreads<D>::channel() + c], static_cast<double>(x[c]));
+      for (int c = 0; c < kChannelsPerThread; ++c)
+        atomicAdd(&s.q_sums[TileThreads<D>::channel() + c], static_cast<double>(x[c]));
     }
     __syncthreads();
     smooth_q_block(p, s, b, h, q_block, min(static_cast<std::int64_t>(t.rows), t.len - t.first));
     t.subtract(s.q_mean);
   }
 
-  const int groups = quant::q_groups_per_block(p.granularity, p.tile);
-  const std::int64_t code_dim = p.qmax == quant::kInt4Max ? D / 2 : D;
-  auto group_of = [&](int row) {
-    return quant::q_scale_group(t.first + row, p.granularity, p.tile) - static_cast<int>(q_block) * groups;
-  };
-  quantize_tile(p, t, groups, group_of, s.amax, s.inv, s.row_group,
-                buffer<std::int8_t>(p, p.layout.q_codes) + (head * p.layout.q_pad + t.first) * code_dim,
-                buffer<float>(p, p.layout.q_scales) + head * p.q_scale_count + q_block * groups, true);
+  quantize_codes(p, s, t, head, q_block, true);
 }
 
 template <int D>
@@ -106,27 +118,20 @@ __device__ void quantize_k_tile(const PrepassParams& p, TileScratch<D>& s, std::
                                 std::int64_t k_block, TileValues<D>& t) {
   t.subtract(s.k_mean);
   if (k_block == 0) {
-    for (int d = threadIdx.x; d < D; d += kThreads) buffer<float>(p, p.layout.k_mean)[head * D + d] = s.k_mean[d];
+    for (int d = threadIdx.x; d < D; d += kThreads)
+      buffer<float>(p, p.layout.k_mean)[head * D + d] = s.k_mean[d];
   }
-  const int groups = quant::k_groups_per_block(p.granularity, p.tile);
-  const std::int64_t code_dim = p.qmax == quant::kInt4Max ? D / 2 : D;
-  auto group_of = [&](int row) {
-    return quant::k_scale_group(t.first + row, p.granularity, p.tile) - static_cast<int>(k_block) * groups;
-  };
-  quantize_tile(p, t, groups, group_of, s.amax, s.inv, s.row_group,
-                buffer<std::int8_t>(p, p.layout.k_codes) + (head * p.layout.k_pad + t.first) * code_dim,
-                buffer<float>(p, p.layout.k_scales) + head * p.k_scale_count + k_block * groups, false);
+  quantize_codes(p, s, t, head, k_block, false);
 }
 
-// Two channels to e4m3: the sm89+ conversion instruction, or the same rounding in software.
-__device__ inline void to_e4m3_pair(float a, float b, std::uint8_t& ca, std::uint8_t& cb) {
+// Two channels to e4m3, a in the low byte: the sm89+ conversion instruction, or the same
+// rounding in software.
+__device__ inline std::uint32_t to_e4m3_pair(float a, float b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-  const auto pair = static_cast<std::uint16_t>(__nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3));
-  ca = static_cast<std::uint8_t>(pair & 0xFF);
-  cb = static_cast<std::uint8_t>(pair >> 8);
+  return static_cast<std::uint16_t>(
+      __nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3));
 #else
-  ca = quant::float_to_e4m3(a);
-  cb = quant::float_to_e4m3(b);
+  return quant::float_to_e4m3(a) | static_cast<std::uint32_t>(quant::float_to_e4m3(b)) << 8;
 #endif
 }
 
@@ -163,19 +168,35 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   float inv[kChannelsPerThread];
 #pragma unroll
   for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[TileThreads<D>::channel() + c];
-  // [D][rows + 4]: the pad spreads the byte stores of one row over the banks (with a pitch of
-  // whole words the 16 lanes of a row hit one bank), and keeps 4-byte reads aligned.
-  auto* staged = reinterpret_cast<std::uint8_t*>(s.rows);
-  const int pitch = t.rows + 4;
+  // The codes wait in registers (channel pairs, two to a word) while the CTA finishes reading
+  // the tile; then the tile's own stage holds them transposed, [D][rows + 4]: the pad spreads
+  // the byte stores of one row over the banks (with a pitch of whole words the 16 lanes of a row
+  // hit one bank), and keeps 4-byte reads aligned.
+  std::uint32_t pairs[TileThreads<D>::kMaxIters][kChannelsPerThread / 4];
 #pragma unroll
   for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
     if (!t.holds(i)) continue;
     float x[kChannelsPerThread];
     t.values(i, x);
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; c += 2) {
-      std::uint8_t* at = staged + (TileThreads<D>::channel() + c) * pitch + t.local_row(i);
-      to_e4m3_pair(quant::fp8_scaled_input(x[c], inv[c]), quant::fp8_scaled_input(x[c + 1], inv[c + 1]), at[0], at[pitch]);
+    for (int c = 0; c < kChannelsPerThread; c += 4) {
+      pairs[i][c / 4] = to_e4m3_pair(quant::fp8_scaled_input(x[c], inv[c]),
+                                     quant::fp8_scaled_input(x[c + 1], inv[c + 1])) |
+                        to_e4m3_pair(quant::fp8_scaled_input(x[c + 2], inv[c + 2]),
+                                     quant::fp8_scaled_input(x[c + 3], inv[c + 3]))
+                            << 16;
+    }
+  }
+  __syncthreads();
+  auto* staged = reinterpret_cast<std::uint8_t*>(const_cast<std::uint16_t*>(t.stage));
+  const int pitch = t.rows + 4;
+#pragma unroll
+  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    if (!t.holds(i)) continue;
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) {
+      staged[(TileThreads<D>::channel() + c) * pitch + t.local_row(i)] =
+          static_cast<std::uint8_t>(pairs[i][c / 4] >> (8 * (c % 4)));
     }
   }
   __syncthreads();
@@ -189,32 +210,39 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   }
 }
 
-// How launch 2 splits its work: each CTA quantizes kRowsPerCta consecutive rows (several tiles)
-// of one kind and one head, so the head's statistics are rebuilt once per 512 rows, not per tile.
-inline constexpr int kRowsPerCta = 512;
-
+// How launch 2 splits its work: each CTA quantizes rows_per_cta consecutive rows (several tiles)
+// of one kind and one head, so the head's statistics are rebuilt once per CTA, not per tile, and
+// the first tile's latency is paid once. prepass.cu picks rows_per_cta (at most 1024: measured on
+// H100 at B=4 H=32 D=128, 1024 rows beat 512 by 3 % and 256 by 6 % at N = 1k and 16k) as large as
+// still gives most CTA slots of the device work.
 struct QuantizeGrid {
   std::int64_t q_blocks, k_blocks;  // tiles per head
   int q_per_cta, kv_per_cta;        // tiles per CTA
   std::int64_t q_ctas_per_head, kv_ctas_per_head, q_ctas, kv_ctas;
 
-  SAGE_HD explicit QuantizeGrid(const PrepassParams& p)
-      : q_blocks(p.layout.q_pad / p.tile.block_q),
-        k_blocks(p.layout.k_pad / p.tile.block_k),
-        q_per_cta(kRowsPerCta / p.tile.block_q),
-        kv_per_cta(kRowsPerCta / p.tile.block_k),
+  SAGE_HD QuantizeGrid(const QuantizedLayout& layout, quant::TileShape tile, int rows_per_cta)
+      : q_blocks(layout.q_pad / tile.block_q),
+        k_blocks(layout.k_pad / tile.block_k),
+        q_per_cta(rows_per_cta / tile.block_q),
+        kv_per_cta(rows_per_cta / tile.block_k),
         q_ctas_per_head((q_blocks + q_per_cta - 1) / q_per_cta),
         kv_ctas_per_head((k_blocks + kv_per_cta - 1) / kv_per_cta),
-        q_ctas(p.layout.batch * p.layout.heads_q * q_ctas_per_head),
-        kv_ctas(p.layout.batch * p.layout.heads_kv * kv_ctas_per_head) {}
+        q_ctas(layout.batch * layout.heads_q * q_ctas_per_head),
+        kv_ctas(layout.batch * layout.heads_kv * kv_ctas_per_head) {}
+  SAGE_HD explicit QuantizeGrid(const PrepassParams& p)
+      : QuantizeGrid(p.layout, p.tile, p.rows_per_cta) {}
   SAGE_HD std::int64_t ctas() const { return q_ctas + 2 * kv_ctas; }
 };
+inline constexpr int kMaxRowsPerCta = 1024;
 
-// The pre-pass is memory-bound: loads in flight matter more than registers. Left alone ptxas
-// took 219 registers for D=128, one CTA per SM, 3x slower than at this bound. Two CTAs of 128
-// registers hold two tiles each (the one being quantized and the next one's loads): that beat
-// three CTAs of 80 registers holding one.
-inline constexpr int kQuantizeCtasPerSm = 2;
+// Shared memory of launch 2: two tile stages (the tile being quantized and the next one's copies
+// in flight) and the per-head / per-tile scratch. At D=128, 68 KB: three CTAs per SM.
+template <int D>
+struct QuantizeSmem {
+  alignas(16) std::uint16_t stages[2][kMaxTileRows * D];
+  TileScratch<D> scratch;
+};
+inline constexpr int kQuantizeCtasPerSm = 3;
 
 // __grid_constant__: the out-of-line stages take the parameters by reference; without it that
 // address made every thread copy the 328-byte struct to local memory (1 GB of local stores per
@@ -222,7 +250,9 @@ inline constexpr int kQuantizeCtasPerSm = 2;
 template <int D>
 __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
     quantize_kernel(const __grid_constant__ PrepassParams p) {
-  __shared__ TileScratch<D> s;
+  extern __shared__ __align__(16) unsigned char smem_bytes[];
+  auto& smem = *reinterpret_cast<QuantizeSmem<D>*>(smem_bytes);
+  TileScratch<D>& s = smem.scratch;
   const QuantizeGrid grid(p);
   std::int64_t cta = blockIdx.x;
   const int kind = cta < grid.q_ctas ? 0 : (cta < grid.q_ctas + grid.kv_ctas ? 1 : 2);
@@ -238,32 +268,45 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   const std::int64_t first = (cta % ctas_per_head) * per_cta;
   const std::int64_t last = min(first + per_cta, blocks);
   const StridedInput& in = kind == 0 ? p.q : (kind == 1 ? p.k : p.v);
-  TileValues<D> t;
-  t.rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
-  t.len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
-  t.bf16 = p.bf16;
-  t.first = first * t.rows;
-  // The first tile's loads go out before the statistics (L2 reads that the tile does not need
-  // until it is processed), so the two latencies overlap.
-  load_tile(in, head / heads, head % heads, p.vector_loads, t);
+  const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
+  const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
+  auto copy = [&](std::int64_t block) {
+    copy_tile<D>(in, head / heads, head % heads, block * rows, rows, len, p.vector_loads,
+                 smem.stages[(block - first) % 2]);
+    commit_copies();
+  };
+  // The first tile's copies go out before the statistics (L2 reads that the tile does not need
+  // until it is processed), so the two latencies overlap; the second stage is free until the
+  // loop starts, so the statistics combine their partials there.
+  copy(first);
   // Only what the tile kind reads: K needs k_mean, V its mean and scales, Q k_mean for the
   // LSE shift and smooth_q only.
   const bool need_k = kind == 1 || (kind == 0 && (p.want_lse || p.smooth_q));
-  head_statistics<D>(p, kv_head, need_k, kind == 2, s.k_mean, s.v_mean, s.v_scale, s.v_inv);
+  if (need_k || kind == 2) wait_for_prerequisite_grid();
+  head_statistics<D>(p, kv_head, need_k, kind == 2, s.k_mean, s.v_mean, s.v_scale, s.v_inv,
+                     smem.stages[1]);
+  __syncthreads();  // statistics written, their partials read: stage 1 is free
   for (std::int64_t block = first; block < last; ++block) {
-    // The next tile's loads are in flight while this one is quantized (measured on H100, B=4
-    // H=32 N=16k D=128: 3.68 ms against 3.93 ms at 3 CTAs/SM without this overlap).
-    TileValues<D> next = t;
-    next.smoothed = false;
     if (block + 1 < last) {
-      next.first = (block + 1) * t.rows;
-      load_tile(in, head / heads, head % heads, p.vector_loads, next);
+      copy(block + 1);
+      wait_copies<1>();
+    } else {
+      wait_copies<0>();
     }
-    __syncthreads();  // statistics ready; the previous tile's shared scratch fully read
-    if (kind == 0) quantize_q_tile(p, s, head, block, t);
-    else if (kind == 1) quantize_k_tile(p, s, head, block, t);
-    else quantize_v_tile(p, s, head, block, t);
-    t = next;
+    __syncthreads();  // every thread's copies of this tile have landed
+    TileValues<D> t;
+    t.stage = smem.stages[(block - first) % 2];
+    t.first = block * rows;
+    t.len = len;
+    t.rows = rows;
+    t.bf16 = p.bf16;
+    if (kind == 0)
+      quantize_q_tile(p, s, head, block, t);
+    else if (kind == 1)
+      quantize_k_tile(p, s, head, block, t);
+    else
+      quantize_v_tile(p, s, head, block, t);
+    __syncthreads();  // the stage and the tile scratch are read before they are refilled
   }
 }
 

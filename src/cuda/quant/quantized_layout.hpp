@@ -41,13 +41,14 @@ struct QuantizedLayout {
   std::size_t q_codes, q_scales, k_codes, k_scales, k_mean, v_fp8, v_fp16, v_scales, v_mean,
       q_mean_logits, lse_shift, stats, total_bytes;
   int stats_chunks;              // token chunks of the pre-pass statistics launch
-  std::int64_t stats_chunk_len;  // tokens per chunk (a multiple of 64)
+  std::int64_t stats_chunk_len;  // tokens per chunk (a multiple of kStatsChunkQuantum)
 };
 
 // Chunks of at most 16 keep the second launch's per-CTA re-summation of the partial sums cheap
-// (16 x D doubles from L2) while giving the statistics launch B*Hkv*16 CTAs at long lengths.
+// (16 x D doubles from L2) while giving the statistics launch B*Hkv*16 CTAs at long lengths; at
+// least 128 tokens each, so a CTA's fixed cost (its reduction) stays small next to its reads.
 inline constexpr int kMaxStatsChunks = 16;
-inline constexpr int kStatsChunkQuantum = 64;
+inline constexpr int kStatsChunkQuantum = 128;
 
 // The buffer at a QuantizedLayout offset inside `workspace`; nullptr for one the configuration
 // does not use (kNone).
