@@ -49,12 +49,10 @@ struct TileValues {
   }
   __device__ void values(int i, float (&x)[kChannelsPerThread]) const {
     const bool minus = smoothed && real(i);
-    std::uint32_t words[kChannelsPerThread / 2];
-    read8_words(stage + local_row(i) * D + TileThreads<D>::channel(), words);
+    read8_floats(stage + local_row(i) * D + TileThreads<D>::channel(), bf16, x);
+    if (minus) {
 #pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) {
-      x[c] = element_to_float(word_half(words, c), bf16);
-      if (minus) x[c] -= mean[c];
+      for (int c = 0; c < kChannelsPerThread; ++c) x[c] -= mean[c];
     }
   }
 };

@@ -64,22 +64,20 @@ __device__ void add_tile(const PrepassParams& p, const std::uint16_t* k, const s
   for (int i = 0; i < kStatsTileRows / Threads::kRows; ++i) {
     const int row = Threads::row() + i * Threads::kRows;
     const int at = row * D + Threads::channel();
-    std::uint32_t words[kChannelsPerThread / 2];
+    float x[kChannelsPerThread];
     if (p.smooth_k) {
-      read8_words(k + at, words);
+      read8_floats(k + at, p.bf16, x);
 #pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c)
-        stats.k_sum[c] += element_to_float(word_half(words, c), p.bf16);
+      for (int c = 0; c < kChannelsPerThread; ++c) stats.k_sum[c] += x[c];
     }
     if (!p.smooth_v && !p.fp8_v) continue;
-    read8_words(v + at, words);
+    read8_floats(v + at, p.bf16, x);
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
-      const float x = element_to_float(word_half(words, c), p.bf16);
-      if (p.smooth_v) stats.v_sum[c] += x;
+      if (p.smooth_v) stats.v_sum[c] += x[c];
       if (row < real_rows) {
-        stats.v_min[c] = fminf(stats.v_min[c], x);
-        stats.v_max[c] = fmaxf(stats.v_max[c], x);
+        stats.v_min[c] = fminf(stats.v_min[c], x[c]);
+        stats.v_max[c] = fmaxf(stats.v_max[c], x[c]);
       }
     }
   }

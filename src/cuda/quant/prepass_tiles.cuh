@@ -135,6 +135,76 @@ __device__ inline std::uint32_t to_e4m3_pair(float a, float b) {
 #endif
 }
 
+// V in e4m3, transposed ([D][k_pad]: tokens contiguous per channel) through the tile's own stage.
+// Each thread converts 4 consecutive rows x its 8 channels, so every channel's 4 codes leave as one
+// 32-bit shared store; the stage holds [D][rows/4] words with word q of channel ch at
+// q ^ swizzle(ch), swizzle(ch) = (ch / 8) % (rows / 4). The 16 (D=128) or 8 (D=64) channel groups
+// of a warp then hit distinct banks, and the lane groups' quads are spaced by kLanesPerRow so their
+// swizzled words stay apart too (a byte per store with a padded pitch was 4-way conflicted and
+// 64 stores per thread and tile). Rows are read back 16 bytes at a time, unswizzled in registers.
+template <int D>
+__device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
+                                 const TileValues<D>& t) {
+  constexpr int kLanes = TileThreads<D>::kLanesPerRow;
+  constexpr int kQuadIters =
+      kLanes / 8;  // 8 warps x (32 / kLanes) lane groups cover 256/kLanes quads
+  const int warp = threadIdx.x / 32;
+  const int group = threadIdx.x % 32 / kLanes;
+  const int channel = TileThreads<D>::channel();
+  const int quads = t.rows / 4;
+  const int swizzle = (channel / kChannelsPerThread) % quads;
+  float inv[kChannelsPerThread];
+#pragma unroll
+  for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[channel + c];
+  // The codes wait in registers while the CTA finishes reading the tile.
+  std::uint32_t codes[kQuadIters][kChannelsPerThread] = {};
+#pragma unroll
+  for (int i = 0; i < kQuadIters; ++i) {
+    const int quad = warp + kLanes * group + 8 * i;
+    if (quad >= quads) continue;
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int row = 4 * quad + r;
+      float x[kChannelsPerThread];
+      read8_floats(t.stage + row * D + channel, t.bf16, x);
+      if (t.smoothed && t.first + row < t.len) {
+#pragma unroll
+        for (int c = 0; c < kChannelsPerThread; ++c) x[c] -= t.mean[c];
+      }
+#pragma unroll
+      for (int c = 0; c < kChannelsPerThread; c += 2) {
+        const std::uint32_t pair = to_e4m3_pair(quant::fp8_scaled_input(x[c], inv[c]),
+                                                quant::fp8_scaled_input(x[c + 1], inv[c + 1]));
+        codes[i][c] |= (pair & 0xFFu) << (8 * r);
+        codes[i][c + 1] |= (pair >> 8) << (8 * r);
+      }
+    }
+  }
+  __syncthreads();
+  auto* staged = reinterpret_cast<std::uint32_t*>(const_cast<std::uint16_t*>(t.stage));
+#pragma unroll
+  for (int i = 0; i < kQuadIters; ++i) {
+    const int quad = warp + kLanes * group + 8 * i;
+    if (quad >= quads) continue;
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c)
+      staged[(channel + c) * quads + (quad ^ swizzle)] = codes[i][c];
+  }
+  __syncthreads();
+  auto* out = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first;
+  const int chunks_per_channel = quads / 4;  // 16-byte chunks
+  for (int chunk = threadIdx.x; chunk < D * chunks_per_channel; chunk += kThreads) {
+    const int d = chunk / chunks_per_channel;
+    const int m = chunk % chunks_per_channel;
+    const int z = (d / kChannelsPerThread) % quads;
+    // Logical words 4m..4m+3 sit in the aligned group m ^ (z / 4), word k at k ^ (z % 4).
+    const uint4 w = *reinterpret_cast<const uint4*>(staged + d * quads + 4 * (m ^ (z >> 2)));
+    const uint4 odd = (z & 1) ? make_uint4(w.y, w.x, w.w, w.z) : w;
+    const uint4 row = (z & 2) ? make_uint4(odd.z, odd.w, odd.x, odd.y) : odd;
+    *reinterpret_cast<uint4*>(out + d * p.layout.k_pad + 16 * m) = row;
+  }
+}
+
 // V: smoothed, then fp16 [Nk_pad, D], or fp8 e4m3 transposed [D, Nk_pad] through shared memory
 // so each channel's tokens leave as contiguous 16-byte stores.
 template <int D>
@@ -165,49 +235,7 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
     }
     return;
   }
-  float inv[kChannelsPerThread];
-#pragma unroll
-  for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[TileThreads<D>::channel() + c];
-  // The codes wait in registers (channel pairs, two to a word) while the CTA finishes reading
-  // the tile; then the tile's own stage holds them transposed, [D][rows + 4]: the pad spreads
-  // the byte stores of one row over the banks (with a pitch of whole words the 16 lanes of a row
-  // hit one bank), and keeps 4-byte reads aligned.
-  std::uint32_t pairs[TileThreads<D>::kMaxIters][kChannelsPerThread / 4];
-#pragma unroll
-  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-    if (!t.holds(i)) continue;
-    float x[kChannelsPerThread];
-    t.values(i, x);
-#pragma unroll
-    for (int c = 0; c < kChannelsPerThread; c += 4) {
-      pairs[i][c / 4] = to_e4m3_pair(quant::fp8_scaled_input(x[c], inv[c]),
-                                     quant::fp8_scaled_input(x[c + 1], inv[c + 1])) |
-                        to_e4m3_pair(quant::fp8_scaled_input(x[c + 2], inv[c + 2]),
-                                     quant::fp8_scaled_input(x[c + 3], inv[c + 3]))
-                            << 16;
-    }
-  }
-  __syncthreads();
-  auto* staged = reinterpret_cast<std::uint8_t*>(const_cast<std::uint16_t*>(t.stage));
-  const int pitch = t.rows + 4;
-#pragma unroll
-  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-    if (!t.holds(i)) continue;
-#pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) {
-      staged[(TileThreads<D>::channel() + c) * pitch + t.local_row(i)] =
-          static_cast<std::uint8_t>(pairs[i][c / 4] >> (8 * (c % 4)));
-    }
-  }
-  __syncthreads();
-  auto* out = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first;
-  const int words_per_row = t.rows / 4;
-  for (int word = threadIdx.x; word < D * words_per_row; word += kThreads) {
-    const int d = word / words_per_row;
-    const int at = (word % words_per_row) * 4;
-    *reinterpret_cast<std::uint32_t*>(out + d * p.layout.k_pad + at) =
-        *reinterpret_cast<const std::uint32_t*>(staged + d * pitch + at);
-  }
+  write_v_fp8_tile(p, s, head, t);
 }
 
 // How launch 2 splits its work: each CTA quantizes rows_per_cta consecutive rows (several tiles)

@@ -8,6 +8,8 @@
 // are in flight while this one is quantized and the registers stay free for 3 CTAs per SM.
 #pragma once
 
+#include <cuda_fp16.h>
+
 #include <cstdint>
 
 #include "cuda/quant/prepass_common.cuh"
@@ -55,14 +57,27 @@ __device__ void copy_tile(const StridedInput& in, std::int64_t b, std::int64_t h
   }
 }
 
-// Eight consecutive channels of a staged row, as the 16-bit inputs packed two to a word.
-__device__ __forceinline__ void read8_words(const std::uint16_t* at,
-                                            std::uint32_t (&words)[kChannelsPerThread / 2]) {
+// Eight consecutive channels of a staged row as floats (exact conversions). One branch on the
+// element type per eight values: left to the compiler, the choice per element became a branch per
+// element (600 in the quantize kernel).
+__device__ __forceinline__ void read8_floats(const std::uint16_t* at, bool bf16,
+                                             float (&x)[kChannelsPerThread]) {
   const uint4 packed = *reinterpret_cast<const uint4*>(at);
-  words[0] = packed.x;
-  words[1] = packed.y;
-  words[2] = packed.z;
-  words[3] = packed.w;
+  const std::uint32_t words[kChannelsPerThread / 2] = {packed.x, packed.y, packed.z, packed.w};
+  if (bf16) {
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread / 2; ++c) {
+      x[2 * c] = __uint_as_float(words[c] << 16);
+      x[2 * c + 1] = __uint_as_float(words[c] & 0xFFFF0000u);
+    }
+  } else {
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread / 2; ++c) {
+      const float2 pair = __half22float2(*reinterpret_cast<const __half2*>(&words[c]));
+      x[2 * c] = pair.x;
+      x[2 * c + 1] = pair.y;
+    }
+  }
 }
 
 }  // namespace sageattn::cuda::prepass
