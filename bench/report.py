@@ -11,7 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 SERIES = [("sm80_kernel_ms", "sageattn mma.sync kernel"), ("sm80_e2e_ms", "sageattn mma.sync e2e"),
-          ("auto_e2e_ms", "sageattn auto e2e"), ("fa2_ms", "SDPA FA2"), ("cudnn_ms", "SDPA cuDNN")]
+          ("auto_kernel_ms", "sageattn auto kernel"), ("auto_e2e_ms", "sageattn auto e2e"),
+          ("fa2_ms", "SDPA FA2"), ("cudnn_ms", "SDPA cuDNN")]
 
 
 def main() -> None:
@@ -37,9 +38,9 @@ def main() -> None:
 
     labels = [f"D{r['d']} {'causal' if r['causal'] else 'full'} {r['n'] // 1024}k" for r in rows]
     fig, ax = plt.subplots(figsize=(16, 6))
-    width = 0.16
+    width = 0.8 / len(SERIES)
     for i, (key, name) in enumerate(SERIES):
-        ax.bar([x + (i - 2) * width for x in range(len(rows))], [r[key.replace("_ms", "_tops")] for r in rows],
+        ax.bar([x + (i - (len(SERIES) - 1) / 2) * width for x in range(len(rows))], [r[key.replace("_ms", "_tops")] for r in rows],
                width, label=name)
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(labels, rotation=30, ha="right")
