@@ -1,5 +1,5 @@
 // The sm90 entry points (cuda/sm90_entry.hpp): which problems the Hopper kernel takes, and its
-// launch: TMA tensor maps over the pre-pass buffers, kernel parameters, one CTA per work tile.
+// launch: TMA tensor maps over the pre-pass buffers, kernel parameters, one persistent CTA per SM.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
