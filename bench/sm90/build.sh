@@ -4,7 +4,7 @@
 # nvcc for sm_90a. Runs here (no GPU needed); the binary is carried to the device.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$root/build-sm90
+out=${SM90_BUILD_DIR:-$root/build-sm90}  # outside the tree when the tree is carried to the device
 cmake -S "$root" -B "$out/cpu" -DSAGEATTN_ENABLE_CUDA=OFF -DSAGEATTN_BUILD_TESTS=OFF \
   -DSAGEATTN_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out/cpu" -j"$(nproc)" --target sageattn >/dev/null

@@ -261,6 +261,10 @@ int check_grid(bool small) {
       {1, 2, 2, 1000, 1000, 64, false, false, false, false, false, QKQuant::kInt8PerBlock},
       {1, 8, 2, 513, 1024, 128, true, true, true, true, true, QKQuant::kInt8PerBlock},
       {1, 1, 1, 2048, 2048, 128, false, false, true, true, false, QKQuant::kInt8PerWarp},
+      // More work tiles than an H100 has SMs: persistent CTAs take 3-4 each, so the Q buffers and
+      // the K/V ring wrap across work tiles (the first is also short enough for the sanitizers).
+      {4, 36, 12, 300, 300, 64, true, true, true, true, false, QKQuant::kInt8PerThread},
+      {1, 40, 8, 1024, 1536, 128, false, false, false, true, true, QKQuant::kInt8PerWarp},
   };
   // Tolerances: the GPU and the emulation compute the same quantized values; they differ by the
   // tensor cores' fp32 summation order and ex2.approx (2 ulp), which can flip an e4m3 rounding

@@ -1,6 +1,8 @@
 // The Hopper SageAttention2 kernel: the composition of its stages.
 //   warpgroup 0     producer (producer.hpp): TMA loads of Q, K, V into the stage ring
 //   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue
+// The CTAs are persistent: each computes a sequence of work tiles (tile_scheduler.hpp), its
+// producer running ahead into the next work tile.
 // Registers move from the producer to the consumers with setmaxnreg; the kernel is compiled with
 // a 1-CTA-per-SM register cap (__launch_bounds__(kThreads, 1)) so setmaxnreg is honoured.
 #pragma once
@@ -37,7 +39,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     device::tma_prefetch_descriptor(&maps.q);
     device::tma_prefetch_descriptor(&maps.k);
     device::tma_prefetch_descriptor(&maps.v);
-    device::mbarrier_init(&smem.q_full, 1);
+    for (int b = 0; b < Traits::kQBuffers; ++b) {
+      device::mbarrier_init(&smem.q_full[b], 1);
+      device::mbarrier_init(&smem.q_empty[b], kConsumerWarps);
+    }
     for (int s = 0; s < Traits::kStages; ++s) {
       device::mbarrier_init(&smem.k_full[s], 1);
       device::mbarrier_init(&smem.v_full[s], 1);
@@ -47,13 +52,16 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   __syncthreads();
 
-  const WorkTile work = work_tile_of(p, blockIdx.x);
   if (warpgroup == 0) {
     set_register_count_decrease<kProducerRegisters>();
-    if (thread == 0) produce<kHeadDim>(maps, p, work, smem);
+    if (thread == 0) produce<kHeadDim>(maps, p, smem);
   } else {
     set_register_count_increase<kConsumerRegisters>();
-    consume<kHeadDim, Out>(p, work, smem, warpgroup - 1, thread);
+    int kv_base = 0;
+    for_each_work_tile(p, [&](const WorkTile& work, int work_index) {
+      consume<kHeadDim, Out>(p, work, smem, warpgroup - 1, thread, work_index, kv_base);
+      kv_base += work.kv_tiles;
+    });
   }
 }
 

@@ -57,15 +57,18 @@ __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
 }
 
 // Why no software pipeline inside a warpgroup (FA3 issues Q K^T of tile i+1 before P V of tile i
-// and overlaps its softmax with that P V): it needs S, the PV accumulator, O and two P fragments
-// live at once, 64 + 64 + 64 + 32 registers plus the softmax state at hd128, over the 240 a
-// consumer thread has (ptxas spilled ~40). At hd64, where it fits, it measured slower than this
-// sequential order (383 vs 432 TOPS at N=16k, bench/NOTES.md).
+// and overlaps its softmax with that P V): at hd128 it needs S, the PV accumulator, O and two P
+// fragments live at once, over the 240 registers of a consumer thread. With the PV split into two
+// D/2 halves (a 32-register accumulator) it fits without spills, but measured +1% at hd128 16k
+// and 2-5% slower at hd64 and at 1k (bench/NOTES.md, v6): the two consumer warpgroups already
+// keep the tensor core fed, and what limits is the softmax's instruction count.
 // `consumer` is the warpgroup's index among the consumers; `thread` its thread index (0..127).
+// `work_index` counts the work tiles this CTA computed before `w`, `kv_base` the K/V tiles it
+// consumed: they place `w` in the Q and K/V rings.
 template <int kHeadDim, typename Out>
 __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w,
                                         typename KernelTraits<kHeadDim>::SharedStorage& smem,
-                                        int consumer, int thread) {
+                                        int consumer, int thread, int work_index, int kv_base) {
   using Traits = KernelTraits<kHeadDim>;
   const int warp = thread / 32;
   const int lane = thread % 32;
@@ -94,14 +97,18 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
     row_limit[h] = p.causal ? min(p.len_kv, rows[h] + causal_offset + 1) : p.len_kv;
   }
 
-  const std::uint64_t desc_q = device::make_smem_descriptor(
-      smem.q + consumer * kRowsPerConsumer * kHeadDim, Traits::kQkSwizzle, Traits::kQkGroupStride);
-  const auto desc_k = [&](int tile) {
-    return device::make_smem_descriptor(smem.k[tile % Traits::kStages], Traits::kQkSwizzle,
-                                        Traits::kQkGroupStride);
+  const int q_buffer = work_index % Traits::kQBuffers;
+  const std::uint64_t desc_q =
+      device::make_smem_descriptor(smem.q[q_buffer] + consumer * kRowsPerConsumer * kHeadDim,
+                                   Traits::kQkSwizzle, Traits::kQkGroupStride);
+  // Ring slot and phase of the work tile's K/V tile `tile`.
+  const auto stage_of = [&](int tile) { return (kv_base + tile) % Traits::kStages; };
+  const auto parity = [&](int tile) {
+    return static_cast<std::uint32_t>((kv_base + tile) / Traits::kStages) & 1;
   };
-  const auto parity = [](int tile) {
-    return static_cast<std::uint32_t>(tile / Traits::kStages) & 1;
+  const auto desc_k = [&](int tile) {
+    return device::make_smem_descriptor(smem.k[stage_of(tile)], Traits::kQkSwizzle,
+                                        Traits::kQkGroupStride);
   };
   OnlineSoftmax softmax;
   float o[kHeadDim / 2];
@@ -126,7 +133,8 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
     }
   };
 
-  device::mbarrier_wait(&smem.q_full, 0);
+  device::mbarrier_wait(&smem.q_full[q_buffer],
+                        static_cast<std::uint32_t>(work_index / Traits::kQBuffers) & 1);
 
   // The per-tile PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
   float acc[kHeadDim / 2];
@@ -135,7 +143,7 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
 
   // P V of `tile` (its P in p_fp8), then the fold O = O * alpha + acc.
   const auto pv_tile = [&](int tile) {
-    const int stage = tile % Traits::kStages;
+    const int stage = stage_of(tile);
     std::uint64_t desc_v[kPvSteps];
     pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
     device::mbarrier_wait(&smem.v_full[stage], parity(tile));
@@ -154,13 +162,16 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
   // interleave one's softmax with the other's GEMMs. Enforcing strict turns with named barriers
   // (FA3's ping-pong) measured no faster (735 vs 759 TOPS at hd128 16k, bench/NOTES.md).
   for (int tile = 0; tile < w.kv_tiles; ++tile) {
-    device::mbarrier_wait(&smem.k_full[tile % Traits::kStages], parity(tile));
+    device::mbarrier_wait(&smem.k_full[stage_of(tile)], parity(tile));
     qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
     device::wgmma_wait<0>();
     device::fence_registers(s);
     softmax_step(tile);
     pv_tile(tile);
   }
+  // Q is read by Q K^T only: the producer may load the next work tile's Q during the epilogue.
+  __syncwarp();
+  if (lane == 0) device::mbarrier_arrive(&smem.q_empty[q_buffer]);
   store_rows<kHeadDim, Out>(p, w.head, kv_head, rows, softmax, o, lane_t);
 }
 

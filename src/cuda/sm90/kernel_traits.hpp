@@ -1,8 +1,9 @@
 // The Hopper kernel's tile choices and shared-memory layout, in one place.
 //
-// A CTA owns kBlockQ = 128 query rows of one (batch, head): two consumer warpgroups of 64 rows
-// each (one wgmma M = 64 slab), and one producer warpgroup whose first thread issues the TMA
-// loads. K/V tiles of kBlockK = 128 keys stream through a ring of kStages buffers.
+// A work tile is kBlockQ = 128 query rows of one (batch, head); a CTA computes its work tiles one
+// after another (tile_scheduler.hpp) with two consumer warpgroups of 64 rows each (one wgmma
+// M = 64 slab) and one producer warpgroup whose first thread issues the TMA loads. K/V tiles of
+// kBlockK = 128 keys stream through a ring of kStages buffers.
 //
 // Shared-memory operand layouts (all K-major, as 8-bit wgmma requires, swizzled by TMA):
 //   Q  [128 rows][D bytes]       row = query token;   swizzle width = D bytes (128B or 64B)
@@ -61,11 +62,15 @@ struct KernelTraits {
 
   // Offsets are multiples of 1024 bytes: the swizzle pattern repeats every 1024 bytes and the
   // wgmma descriptors assume a tile starts at phase 0.
+  // Q is double-buffered: a persistent CTA loads the Q tile of its next work tile while it still
+  // computes the current one (tile_scheduler.hpp).
+  static constexpr int kQBuffers = 2;
   struct SharedStorage {
-    alignas(1024) std::uint8_t q[kQBytes];
+    alignas(1024) std::uint8_t q[kQBuffers][kQBytes];
     alignas(1024) std::uint8_t k[kStages][kKBytes];
     alignas(1024) std::uint8_t v[kStages][kVBytes];
-    std::uint64_t q_full;
+    std::uint64_t q_full[kQBuffers];
+    std::uint64_t q_empty[kQBuffers];
     std::uint64_t k_full[kStages];
     std::uint64_t v_full[kStages];
     std::uint64_t kv_empty[kStages];

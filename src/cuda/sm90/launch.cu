@@ -1,11 +1,13 @@
 // The sm90 entry points (cuda/sm90_entry.hpp): which problems the Hopper kernel takes, and its
-// launch: TMA tensor maps over the pre-pass buffers, kernel parameters, one CTA per work tile.
+// launch: TMA tensor maps over the pre-pass buffers, kernel parameters, one persistent CTA per SM.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
+#include "cuda/common/cuda_check.hpp"
 #include "cuda/common/tma_descriptor.hpp"
 #include "cuda/sm90/kernel_traits.hpp"
 #include "cuda/sm90/launch_kernel.hpp"
@@ -94,10 +96,20 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
   params.q_scale_count = quant::q_scale_count(problem.len_q, granularity, kTile);
   params.k_scale_count = quant::k_scale_count(problem.len_kv, granularity, kTile);
   params.q_tiles = static_cast<int>(layout.q_pad / kBlockQ);
+  params.work_tiles = static_cast<int>(problem.batch * problem.heads_q * params.q_tiles);
   params.granularity = granularity;
   params.causal = problem.causal;
 
-  const auto ctas = static_cast<int>(problem.batch * problem.heads_q * params.q_tiles);
+  // Persistent CTAs, one per SM (the register file holds one; tile_scheduler.hpp).
+  int device = 0;
+  int sms = 0;
+  if (Status s = cuda_status(cudaGetDevice(&device), "cudaGetDevice"); !s.ok()) return s;
+  if (Status s = cuda_status(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+                             "cudaDeviceGetAttribute(multiprocessor count)");
+      !s.ok()) {
+    return s;
+  }
+  const int ctas = std::min(params.work_tiles, sms);
   const bool bf16 = problem.dtype == DType::kBFloat16;
   if (problem.head_dim == 64) {
     return bf16 ? launch_kernel<64, __nv_bfloat16>(maps, params, ctas, stream)

@@ -35,7 +35,8 @@ struct KernelParams {
   int k_pad;
   int q_scale_count;
   int k_scale_count;
-  int q_tiles;  // q_pad / kBlockQ
+  int q_tiles;     // q_pad / kBlockQ
+  int work_tiles;  // batch * heads_q * q_tiles (tile_scheduler.hpp)
   quant::Granularity granularity;
   bool causal;
 };

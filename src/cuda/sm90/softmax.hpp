@@ -30,12 +30,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-// Exact int32 -> fp32 for |x| < 2^22 with an integer add and a float subtract (both full-rate
-// pipes; I2F runs at a quarter of that). The largest INT8 dot of D = 128 is 127^2 * 128 < 2^21.
-__device__ __forceinline__ float small_int_to_float(std::int32_t x) {
-  return __int_as_float(x + 0x4B400000) - 12582912.0f;  // bits of 1.5 * 2^23 + x, minus it
-}
-
 __device__ __forceinline__ std::uint32_t pack_e4m3x4(float b0, float b1, float b2, float b3) {
   std::uint16_t low, high;
   // cvt packs its first source into the upper byte.
@@ -66,8 +60,10 @@ struct OnlineSoftmax {
   // Cheaper than the emulation's literal order, with the same values up to one rounding: the tile
   // maximum is taken on the integer dots of each K scale group (scales are positive, so
   // max(dot) * scale is the largest s, bit for bit), and s - base is one FFMA on the exact dot.
-  // (Folding the int -> float bias into the FFMA's addend too saves an instruction but moved the
-  // LSE by 3e-4: the addend's rounding is a unit of 1.5 * 2^23 * scale.)
+  // The dot converts with one I2FP.F32.S32 (exact below 2^24; the largest INT8 dot of D = 128 is
+  // 127^2 * 128 < 2^21), one instruction where the 1.5 * 2^23 bias trick took two (an integer add
+  // and a float subtract); measured faster on sm90 (bench/NOTES.md, v6). Folding that bias into
+  // the FFMA's addend instead moved the LSE by 3e-4 (the addend rounds to 1.5 * 2^23 * scale).
   //
   // A fragment of k-step kk: chunks J = 4kk..4kk+3; a[0]/a[2] row g from chunks (4kk, 4kk+1) /
   // (4kk+2, 4kk+3), a[1]/a[3] the same for row g+8 (S registers 4J+2, 4J+3).
@@ -93,7 +89,7 @@ struct OnlineSoftmax {
 #pragma unroll
       for (int j0 = 0; j0 < 2; ++j0) {
         if (dot_max[h][j0] != kMaskedDot) {
-          tile_max = fmaxf(tile_max, small_int_to_float(dot_max[h][j0]) * qk_scale[j0]);
+          tile_max = fmaxf(tile_max, static_cast<float>(dot_max[h][j0]) * qk_scale[j0]);
         }
       }
       const float m_new = fmaxf(m[h], quad_max(tile_max));
@@ -102,13 +98,14 @@ struct OnlineSoftmax {
       m[h] = m_new;
       neg_base[h] = kLog2Fp8PScale - anchor;
     }
-    float tile_sum[2] = {0.0f, 0.0f};
-    const auto p_of = [&](int i) {
+    // One partial row sum per k-step: four short FADD chains instead of one 32 long.
+    float tile_sum[2][kPvSteps] = {};
+    const auto p_of = [&](int i, int kk) {
       const int h = (i >> 1) & 1;
       const int j0 = (i / 4) & 1;
-      float e = fast_exp2(fmaf(small_int_to_float(dot[i]), qk_scale[j0], neg_base[h]));
+      float e = fast_exp2(fmaf(static_cast<float>(dot[i]), qk_scale[j0], neg_base[h]));
       if (kMasked && !visible(i)) e = 0.0f;
-      tile_sum[h] += e;
+      tile_sum[h][kk] += e;
       return e;
     };
 #pragma unroll
@@ -119,12 +116,17 @@ struct OnlineSoftmax {
         for (int h = 0; h < 2; ++h) {
           const int j0 = 4 * (4 * kk + 2 * half) + 2 * h;
           const int j1 = j0 + 4;
-          p_fp8[kk][2 * half + h] = pack_e4m3x4(p_of(j0), p_of(j0 + 1), p_of(j1), p_of(j1 + 1));
+          p_fp8[kk][2 * half + h] =
+              pack_e4m3x4(p_of(j0, kk), p_of(j0 + 1, kk), p_of(j1, kk), p_of(j1 + 1, kk));
         }
       }
     }
+    static_assert(kPvSteps == 4, "the partial sums are added as a pairwise tree of four");
 #pragma unroll
-    for (int h = 0; h < 2; ++h) l[h] = l[h] * alpha[h] + tile_sum[h];
+    for (int h = 0; h < 2; ++h) {
+      const float sum = (tile_sum[h][0] + tile_sum[h][1]) + (tile_sum[h][2] + tile_sum[h][3]);
+      l[h] = l[h] * alpha[h] + sum;
+    }
   }
 
   // Row sums over the quad; returns them (in kFp8PScale units) for the epilogue.

@@ -1,9 +1,13 @@
-// Which (batch*head, query tile) a CTA computes, and the K/V tiles it visits.
+// Which (batch*head, query tile) a work tile is, and the K/V tiles it visits.
 //
-// CTAs are numbered head-major so the CTAs resident at one time share a few heads and their K/V
-// stay in L2 (head-minor order would stream every head's K/V from HBM once per query tile). With
-// the causal mask, a head's last query tiles see the most keys: they are issued first so the short
-// tiles fill the tail of the grid.
+// The grid is persistent (one CTA per SM, launch.cu): the G = gridDim.x CTAs take the work tiles
+// in rounds of G, CTA b the b-th tile of even rounds and the (G-1-b)-th of odd ones. Its producer
+// loads the next work tile's Q and first K/V tiles while the consumers finish the current one and
+// write its output, instead of a fresh CTA starting cold. Work tiles are numbered head-major so
+// the tiles in flight at one time share a few heads and their K/V stay in L2 (head-minor order
+// would stream every head's K/V from HBM once per query tile). With the causal mask, a head's last
+// query tiles see the most keys and come first: the tiles of a round shrink from one CTA to the
+// next, and the alternating direction pairs each CTA's long tiles with short ones.
 #pragma once
 
 #include <algorithm>
@@ -38,6 +42,20 @@ __device__ __forceinline__ WorkTile work_tile_of(const KernelParams& p, int line
   }
   w.kv_tiles = (kv_end + kBlockK - 1) / kBlockK;
   return w;
+}
+
+// Calls f(work tile, its index among this CTA's work tiles) for each work tile of this CTA, in
+// order. The producer and the consumers walk the same sequence.
+template <typename F>
+__device__ __forceinline__ void for_each_work_tile(const KernelParams& p, F&& f) {
+  const int ctas = static_cast<int>(gridDim.x);
+  const int cta = static_cast<int>(blockIdx.x);
+  int work_index = 0;
+  for (int first = 0; first < p.work_tiles; first += ctas) {
+    const bool backwards = (first / ctas) % 2 == 1;
+    const int linear = first + (backwards ? ctas - 1 - cta : cta);
+    if (linear < p.work_tiles) f(work_tile_of(p, linear), work_index++);
+  }
 }
 
 }  // namespace sageattn::cuda::sm90
