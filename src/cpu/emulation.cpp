@@ -27,6 +27,7 @@
 #include "cpu/parallel_for.hpp"
 #include "cpu/tensor_io.hpp"
 #include "cpu/weighted_row_sum.hpp"
+#include "quant/float_max.hpp"
 #include "quant/fp8_e4m3.hpp"
 #include "quant/int_quant.hpp"
 
@@ -189,8 +190,8 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScr
 void process_tile(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch) {
   std::vector<float>& s = scratch.s;
   tile_logits(c, r, tile_start, s.data());
-  const float tile_max = *std::max_element(s.begin(), s.end());
-  const float m_new = std::fmax(r.m, tile_max);
+  float m_new = r.m;
+  for (const float x : s) m_new = quant::max_nan(m_new, x);
   const float base = m_new == kNegInf ? 0.0f : m_new;
   const float alpha = std::exp2(r.m - base);
   float tile_sum = 0.0f;

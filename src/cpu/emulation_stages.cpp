@@ -6,6 +6,7 @@
 #include "cpu/half_convert.hpp"
 #include "cpu/parallel_for.hpp"
 #include "cpu/tensor_io.hpp"
+#include "quant/float_max.hpp"
 #include "quant/fp8_e4m3.hpp"
 #include "quant/int_quant.hpp"
 
@@ -52,7 +53,7 @@ void quantize_groups(const std::vector<float>& x, Index tokens, int dim, int qma
   std::vector<float> amax(at(scale_count), 0.0f);
   for (Index t = 0; t < tokens; ++t) {
     float& group_max = amax[at(group_of(t))];
-    for (int d = 0; d < dim; ++d) group_max = std::fmax(group_max, std::fabs(x[at(t * dim + d)]));
+    for (int d = 0; d < dim; ++d) group_max = quant::amax_update(group_max, x[at(t * dim + d)]);
   }
   for (int g = 0; g < scale_count; ++g) scales[g] = quant::symmetric_scale(amax[at(g)], qmax);
   for (Index t = 0; t < tokens; ++t) {
@@ -60,14 +61,12 @@ void quantize_groups(const std::vector<float>& x, Index tokens, int dim, int qma
     const float* row = x.data() + t * dim;
     if (int4) {
       for (int d = 0; d < dim; d += 2) {
-        codes[(t * dim + d) / 2] =
-            pack_int4_pair(quant::quantize_symmetric(row[d], inv, qmax),
-                           quant::quantize_symmetric(row[d + 1], inv, qmax));
+        codes[(t * dim + d) / 2] = pack_int4_pair(quant::quantize_symmetric(row[d], inv, qmax),
+                                                  quant::quantize_symmetric(row[d + 1], inv, qmax));
       }
     } else {
       for (int d = 0; d < dim; ++d) {
-        codes[t * dim + d] =
-            static_cast<std::int8_t>(quant::quantize_symmetric(row[d], inv, qmax));
+        codes[t * dim + d] = static_cast<std::int8_t>(quant::quantize_symmetric(row[d], inv, qmax));
       }
     }
   }

@@ -1,5 +1,6 @@
 // Semantics both CPU backends share: fully masked causal rows (q_len > kv_len) give output 0 and
-// LSE -inf; GQA equals repeating each KV head; the HND and NHD layouts give identical results.
+// LSE -inf; GQA equals repeating each KV head; the HND and NHD layouts give identical results;
+// NaN inputs reach the outputs that depend on them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -140,6 +141,50 @@ TEST(AttentionSemantics, HndAndNhdLayoutsGiveIdenticalResults) {
       ASSERT_TRUE(backend.run(nhd.problem).ok());
       EXPECT_EQ(hnd.out.to_bhnd(), nhd.out.to_bhnd()) << backend.name;
       EXPECT_EQ(hnd.lse, nhd.lse) << backend.name;
+    }
+  }
+}
+
+// A NaN input reaches the outputs that depend on it as NaN, as in exact attention: in K, every row
+// of the head (each row sees that key; with K smoothing the mean carries it to every key); in Q,
+// its row (and the rows sharing its quantization group); in V, that channel of every row. Each
+// backend first runs on clean inputs, so the NaN below were computed, not left from the poison.
+TEST(AttentionSemantics, NanInputsReachTheOutputsThatDependOnThem) {
+  auto rng = testing::seeded_rng();
+  for (const auto& [qk, pv] : mode_pairs()) {
+    const ProblemSpec spec{.len_q = 80, .len_kv = 80, .qk_quant = qk, .pv_precision = pv};
+    for (const char which : {'q', 'k', 'v'}) {
+      for (const Backend& backend : backends()) {
+        HostProblem hp(spec, rng);
+        hp.rebind();
+        ASSERT_TRUE(backend.run(hp.problem).ok());
+        for (const float x : hp.out.to_bhnd()) ASSERT_TRUE(std::isfinite(x)) << backend.name;
+        testing::HostTensor& t = which == 'q' ? hp.q : (which == 'k' ? hp.k : hp.v);
+        constexpr std::int64_t kToken = 7;
+        constexpr int kChannel = 3;
+        t.half_bits[t.index(0, 0, kToken, kChannel)] = 0x7E00;  // fp16 NaN
+        ASSERT_TRUE(backend.run(hp.problem).ok());
+        const std::vector<float> out = hp.out.to_bhnd();
+        const int dim = spec.head_dim;
+        for (std::int64_t h = 0; h < spec.heads_q; ++h) {
+          for (std::int64_t i = 0; i < spec.len_q; ++i) {
+            const float lse = hp.lse[static_cast<std::size_t>(h * spec.len_q + i)];
+            for (int d = 0; d < dim; ++d) {
+              const float x = out[static_cast<std::size_t>((h * spec.len_q + i) * dim + d)];
+              const char* where = backend.name;
+              if (h != 0) {
+                ASSERT_TRUE(std::isfinite(x)) << where << " " << which << " head " << h;
+              } else if (which == 'k' || (which == 'q' && i == kToken)) {
+                ASSERT_TRUE(std::isnan(x)) << where << " " << which << " row " << i << " d " << d;
+                ASSERT_TRUE(std::isnan(lse)) << where << " " << which << " row " << i;
+              } else if (which == 'v') {
+                ASSERT_EQ(std::isnan(x), d == kChannel) << where << " v row " << i << " d " << d;
+                ASSERT_TRUE(std::isfinite(lse)) << where << " v row " << i;
+              }
+            }
+          }
+        }
+      }
     }
   }
 }

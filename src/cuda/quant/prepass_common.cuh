@@ -6,6 +6,7 @@
 
 #include "cuda/common/element_io.cuh"
 #include "cuda/quant/prepass_params.hpp"
+#include "quant/float_max.hpp"
 #include "quant/int_quant.hpp"
 
 namespace sageattn::cuda::prepass {
@@ -145,10 +146,10 @@ template <int D>
 __device__ inline float row_amax(const float (&x)[kChannelsPerThread]) {
   float amax = 0.0f;
 #pragma unroll
-  for (int i = 0; i < kChannelsPerThread; ++i) amax = fmaxf(amax, fabsf(x[i]));
+  for (int i = 0; i < kChannelsPerThread; ++i) amax = quant::amax_update(amax, x[i]);
 #pragma unroll
   for (int offset = TileThreads<D>::kLanesPerRow / 2; offset > 0; offset /= 2) {
-    amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, offset));
+    amax = quant::max_nan(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, offset));
   }
   return amax;
 }

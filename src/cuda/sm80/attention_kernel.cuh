@@ -26,7 +26,9 @@ __device__ __forceinline__ void store_rows(const AttentionParams& p, std::int64_
       l += __shfl_xor_sync(0xFFFFFFFFu, l, 2);
       const std::int64_t row = first_row + f * 16 + h * 8;
       if (row >= p.len_q) continue;
-      const bool seen = r.m[f][h] != -INFINITY;
+      // Rows whose logits were all NaN keep m at -inf (fmaxf skips NaN) but their l is NaN: they
+      // output NaN, not the 0 of rows that see no key.
+      const bool seen = r.m[f][h] != -INFINITY || isnan(l);
       auto* out = static_cast<std::uint16_t*>(p.out) + b * p.out_strides.batch +
                   head_q * p.out_strides.head + row * p.out_strides.token;
 #pragma unroll

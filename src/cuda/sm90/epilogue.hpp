@@ -45,7 +45,10 @@ __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int 
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     if (rows[h] >= p.len_q) continue;
-    const bool empty = softmax.m[h] == kNegInf;
+    // No visible key: m never rose above -inf and l is 0. A row whose logits were all NaN (a NaN
+    // Q or K scale: quant/float_max.hpp) also keeps m at -inf, since the softmax's fmaxf skips NaN
+    // (a NaN-propagating max there cost 7% at hd128), but its l is NaN: it outputs NaN.
+    const bool empty = softmax.m[h] == kNegInf && !isnan(row_sum[h]);
     const float inv_l = empty ? 0.0f : 1.0f / row_sum[h];
     Out* out = static_cast<Out*>(p.out) + element_offset(p.out_strides, batch, head_q, rows[h]);
 #pragma unroll
