@@ -41,11 +41,6 @@ __device__ inline void load8_words(const std::uint16_t* src, bool vector,
   }
 }
 
-__device__ inline std::uint16_t word_half(const std::uint32_t (&words)[kChannelsPerThread / 2],
-                                          int c) {
-  return static_cast<std::uint16_t>(words[c / 2] >> (16 * (c % 2)));
-}
-
 template <typename T>
 __device__ inline T* buffer(const PrepassParams& p, std::size_t offset) {
   return reinterpret_cast<T*>(p.workspace + offset);

@@ -1,6 +1,7 @@
-// Pre-pass launch 2: one CTA per tile of Q (block_q rows), of K or of V (block_k rows). Each CTA
-// rebuilds its head's statistics from launch 1's partials, then smooths, quantizes and writes its
-// tile in the layout of quantized_layout.hpp, with the arithmetic of cpu/emulation_stages.hpp.
+// Pre-pass launch 2, per tile of Q (block_q rows), of K or of V (block_k rows) staged in shared
+// memory: smooth, quantize and write the tile in the layout of quantized_layout.hpp, with the
+// arithmetic of cpu/emulation_stages.hpp. Each CTA takes several consecutive tiles of one kind and
+// head (prepass_tiles.cuh) and rebuilds the head's statistics from launch 1's partials once.
 #pragma once
 
 #include "cuda/common/element_io.cuh"
@@ -29,7 +30,7 @@ struct TileScratch {
 // time, so every use sees the same bits.
 template <int D>
 struct TileValues {
-  const std::uint16_t* stage;
+  std::uint16_t* stage;  // written back by the V path once the tile is read
   std::int64_t first, len;
   int rows;
   bool bf16;

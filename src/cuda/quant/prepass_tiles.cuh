@@ -1,4 +1,5 @@
-// The three tile kinds of pre-pass launch 2 (see prepass_quantize.cuh).
+// The three tile kinds of pre-pass launch 2 (see prepass_quantize.cuh), its work split and the
+// kernel itself.
 #pragma once
 
 #include <cuda_fp8.h>
@@ -146,8 +147,8 @@ template <int D>
 __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
                                  const TileValues<D>& t) {
   constexpr int kLanes = TileThreads<D>::kLanesPerRow;
-  constexpr int kQuadIters =
-      kLanes / 8;  // 8 warps x (32 / kLanes) lane groups cover 256/kLanes quads
+  // 8 warps x (32 / kLanes) lane groups cover 256 / kLanes quads of 4 rows per pass.
+  constexpr int kQuadIters = kLanes / 8;
   const int warp = threadIdx.x / 32;
   const int group = threadIdx.x % 32 / kLanes;
   const int channel = TileThreads<D>::channel();
@@ -181,7 +182,7 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
     }
   }
   __syncthreads();
-  auto* staged = reinterpret_cast<std::uint32_t*>(const_cast<std::uint16_t*>(t.stage));
+  auto* staged = reinterpret_cast<std::uint32_t*>(t.stage);
 #pragma unroll
   for (int i = 0; i < kQuadIters; ++i) {
     const int quad = warp + kLanes * group + 8 * i;
