@@ -1,25 +1,13 @@
 """PyTorch SDPA (cuDNN backend) on the issue's shapes, timed like sm90_check bench: CUDA events,
 median of many runs, bf16 inputs, B=4, H=32. Run in the same device call as the kernel bench."""
 import sys
+from pathlib import Path
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-
-def time_ms(fn, iters):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    times.sort()
-    return times[len(times) // 2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "python"))
+from timing import cuda_time_ms  # noqa: E402  (the examples' CUDA-event median)
 
 
 def main():
@@ -32,8 +20,8 @@ def main():
                 q, k, v = (torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16)
                            for _ in range(3))
                 with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
-                    ms = time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
-                        q, k, v, is_causal=causal), iters)
+                    ms = cuda_time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
+                        q, k, v, is_causal=causal), iters, warmup=3)
                 ops = 4 * b * h * n * n * d * (0.5 if causal else 1.0)
                 name = f"d{d} n{n} {'causal' if causal else 'full'}"
                 print(f"{name:<24} {ms:>10.3f} {ops / ms / 1e9:>10.1f}")
