@@ -9,7 +9,7 @@ cmake -S "$root" -B "$out/cpu" -DSAGEATTN_ENABLE_CUDA=OFF -DSAGEATTN_BUILD_TESTS
   -DSAGEATTN_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out/cpu" -j"$(nproc)" --target sageattn >/dev/null
 flags=(-std=c++20 -O3 -gencode=arch=compute_90a,code=sm_90a -I"$root/include" -I"$root/src"
-       -Xptxas -v -lineinfo)
+       -Xptxas -v -lineinfo ${SM90_NVCC_FLAGS:-})
 objs=()
 for src in attention_d64.cu attention_d128.cu launch.cu; do
   if ! nvcc "${flags[@]}" -c "$root/src/cuda/sm90/$src" -o "$out/${src%.cu}.o" 2> "$out/${src%.cu}.ptxas"; then

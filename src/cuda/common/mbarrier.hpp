@@ -34,24 +34,24 @@ __device__ __forceinline__ void mbarrier_arrive(std::uint64_t* barrier) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_address(barrier)) : "memory");
 }
 
-// True once the phase with this parity has completed (try_wait itself suspends for a while).
-__device__ __forceinline__ bool mbarrier_try_wait(std::uint64_t* barrier, std::uint32_t parity) {
-  std::uint32_t done = 0;
-  asm volatile(
-      "{\n"
-      ".reg .pred ready;\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\n"
-      "selp.u32 %0, 1, 0, ready;\n"
-      "}\n"
-      : "=r"(done)
-      : "r"(smem_address(barrier)), "r"(parity)
-      : "memory");
-  return done != 0;
-}
-
+// Waits for the phase with this parity. try_wait suspends the thread until the phase completes or
+// the hint (ns) passes. Without a hint it returns after a short, system-dependent time: the
+// producer thread's retry loop was 11% of the Hopper kernel's issued instructions (ncu, hd128
+// 16k), with it 0.05%. The speed did not change (the consumers were not short of issue slots).
 __device__ __forceinline__ void mbarrier_wait(std::uint64_t* barrier, std::uint32_t parity) {
-  while (!mbarrier_try_wait(barrier, parity)) {
-  }
+  constexpr std::uint32_t kSuspendHintNs = 10'000'000;
+  std::uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n"
+        ".reg .pred ready;\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2, %3;\n"
+        "selp.u32 %0, 1, 0, ready;\n"
+        "}\n"
+        : "=r"(done)
+        : "r"(smem_address(barrier)), "r"(parity), "r"(kSuspendHintNs)
+        : "memory");
+  } while (done == 0);
 }
 
 }  // namespace sageattn::cuda::device

@@ -117,14 +117,17 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
   std::int32_t s[kSFragment];
   std::uint32_t p_fp8[kPvSteps][4];
   float alpha[2];
-  // S of `tile` to P: the thread's keys fall in two K scale groups (even / odd S column chunks).
-  const auto softmax_step = [&](int tile) {
-    const int key0 = tile * kBlockK;
-    float qk_scale[2];
+  // The K scales of the thread's two K scale groups (even / odd S column chunks) in `tile`.
+  const auto load_k_scales = [&](int tile, float (&k_scale)[2]) {
 #pragma unroll
     for (int j0 = 0; j0 < 2; ++j0) {
-      qk_scale[j0] = q_scale * k_scales[tile * k_groups_per_tile + k_group_in_tile[j0]];
+      k_scale[j0] = k_scales[tile * k_groups_per_tile + k_group_in_tile[j0]];
     }
+  };
+  // S of `tile` to P.
+  const auto softmax_step = [&](int tile, const float (&k_scale)[2]) {
+    const int key0 = tile * kBlockK;
+    const float qk_scale[2] = {q_scale * k_scale[0], q_scale * k_scale[1]};
     const int key_limit[2] = {row_limit[0] - key0, row_limit[1] - key0};
     if (key0 + kBlockK > w.unmasked_end) {
       softmax.step<true>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
@@ -141,33 +144,46 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) acc[i] = 0.0f;
 
-  // P V of `tile` (its P in p_fp8), then the fold O = O * alpha + acc.
-  const auto pv_tile = [&](int tile) {
+  const auto issue_qk = [&](int tile) {
+    device::mbarrier_wait(&smem.k_full[stage_of(tile)], parity(tile));
+    qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
+  };
+  const auto issue_pv = [&](int tile) {
     const int stage = stage_of(tile);
     std::uint64_t desc_v[kPvSteps];
     pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
     device::mbarrier_wait(&smem.v_full[stage], parity(tile));
     pv_gemm<kHeadDim>(p_fp8, desc_v, acc);
-    device::wgmma_wait<0>();
+  };
+  // Once P V of `tile` is complete: its stage is released and O = O * alpha + acc.
+  const auto fold_pv = [&](int tile) {
     device::fence_registers(acc);
 #pragma unroll
     for (int kk = 0; kk < kPvSteps; ++kk) device::fence_registers(p_fp8[kk]);
     __syncwarp();
-    if (lane == 0) device::mbarrier_arrive(&smem.kv_empty[stage]);
+    if (lane == 0) device::mbarrier_arrive(&smem.kv_empty[stage_of(tile)]);
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
   };
-
   // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers)
-  // interleave one's softmax with the other's GEMMs. Enforcing strict turns with named barriers
-  // (FA3's ping-pong) measured no faster (735 vs 759 TOPS at hd128 16k, bench/NOTES.md).
+  // interleave one's softmax with the other's GEMMs. Issuing Q K^T of the next tile before waiting
+  // for P V (so it runs during the fold) measured 3-9% slower (bench/NOTES.md, session 3): the
+  // other warpgroup's GEMMs already fill that time.
+  // The K scales are read one tile ahead, right after the Q K^T issue. Read after the wgmma wait
+  // (a compiler barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile
+  // (ncu at N = 1k: a third of the stalls were on global loads).
+  float k_scale_next[2] = {};
+  if (w.kv_tiles > 0) load_k_scales(0, k_scale_next);
   for (int tile = 0; tile < w.kv_tiles; ++tile) {
-    device::mbarrier_wait(&smem.k_full[stage_of(tile)], parity(tile));
-    qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
+    const float k_scale[2] = {k_scale_next[0], k_scale_next[1]};
+    issue_qk(tile);
+    if (tile + 1 < w.kv_tiles) load_k_scales(tile + 1, k_scale_next);
     device::wgmma_wait<0>();
     device::fence_registers(s);
-    softmax_step(tile);
-    pv_tile(tile);
+    softmax_step(tile, k_scale);
+    issue_pv(tile);
+    device::wgmma_wait<0>();
+    fold_pv(tile);
   }
   // Q is read by Q K^T only: the producer may load the next work tile's Q during the epilogue.
   __syncwarp();

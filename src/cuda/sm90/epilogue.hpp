@@ -40,8 +40,18 @@ __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int 
   softmax.finish(row_sum);
   const int batch = head / p.heads_q;
   const int head_q = head % p.heads_q;
+  // The thread's channel scales and means, all read before the first store: the compiler may not
+  // move a load past a store to `out` (it could alias), so read between the stores each cost a
+  // dependent L1 round trip.
+  constexpr int kChunks = kHeadDim / 8;
   const float* v_scales = p.v_scales + static_cast<std::int64_t>(kv_head) * kHeadDim;
-  const float* v_mean = p.v_mean + static_cast<std::int64_t>(kv_head) * kHeadDim;
+  const float* v_means = p.v_mean + static_cast<std::int64_t>(kv_head) * kHeadDim;
+  float2 scale[kChunks], mean[kChunks];
+#pragma unroll
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    scale[chunk] = *reinterpret_cast<const float2*>(v_scales + 8 * chunk + 2 * lane_t);
+    mean[chunk] = *reinterpret_cast<const float2*>(v_means + 8 * chunk + 2 * lane_t);
+  }
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     if (rows[h] >= p.len_q) continue;
@@ -52,14 +62,12 @@ __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int 
     const float inv_l = empty ? 0.0f : 1.0f / row_sum[h];
     Out* out = static_cast<Out*>(p.out) + element_offset(p.out_strides, batch, head_q, rows[h]);
 #pragma unroll
-    for (int chunk = 0; chunk < kHeadDim / 8; ++chunk) {
-      const int c = 8 * chunk + 2 * lane_t;
-      const float2 scale = *reinterpret_cast<const float2*>(v_scales + c);
-      const float2 mean =
-          empty ? make_float2(0.0f, 0.0f) : *reinterpret_cast<const float2*>(v_mean + c);
-      const float x0 = o[4 * chunk + 2 * h] * scale.x * inv_l + mean.x;
-      const float x1 = o[4 * chunk + 2 * h + 1] * scale.y * inv_l + mean.y;
-      *reinterpret_cast<std::uint32_t*>(out + c) = pack_output_pair<Out>(x0, x1);
+    for (int chunk = 0; chunk < kChunks; ++chunk) {
+      const float2 m = empty ? make_float2(0.0f, 0.0f) : mean[chunk];
+      const float x0 = o[4 * chunk + 2 * h] * scale[chunk].x * inv_l + m.x;
+      const float x1 = o[4 * chunk + 2 * h + 1] * scale[chunk].y * inv_l + m.y;
+      *reinterpret_cast<std::uint32_t*>(out + 8 * chunk + 2 * lane_t) =
+          pack_output_pair<Out>(x0, x1);
     }
     if (p.lse != nullptr && lane_t == 0) {
       const std::int64_t shift_at = static_cast<std::int64_t>(head) * p.len_q + rows[h];
