@@ -2,6 +2,7 @@
 # Builds the sm90 development harness into build-sm90/ without the rest of the CUDA tree (which
 # other work may have half-written): the CPU library through CMake, the kernel and harness with
 # nvcc for sm_90a. Runs here (no GPU needed); the binary is carried to the device.
+# SM90_BUILD_DIR picks the output directory, SM90_NVCC_FLAGS adds nvcc flags (an A/B variant's -D).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${SM90_BUILD_DIR:-$root/build-sm90}  # outside the tree when the tree is carried to the device

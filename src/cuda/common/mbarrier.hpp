@@ -36,7 +36,7 @@ __device__ __forceinline__ void mbarrier_arrive(std::uint64_t* barrier) {
 
 // Waits for the phase with this parity. try_wait suspends the thread until the phase completes or
 // the hint (ns) passes. Without a hint it returns after a short, system-dependent time: the
-// producer thread's retry loop was 11% of the Hopper kernel's issued instructions (ncu, hd128
+// producer thread's retry loop was 10% of the Hopper kernel's issued instructions (ncu, hd128
 // 16k), with it 0.05%. The speed did not change (the consumers were not short of issue slots).
 __device__ __forceinline__ void mbarrier_wait(std::uint64_t* barrier, std::uint32_t parity) {
   constexpr std::uint32_t kSuspendHintNs = 10'000'000;
