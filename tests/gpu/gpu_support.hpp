@@ -42,6 +42,18 @@ inline void set_extents(const GridShape& shape, ProblemSpec* spec) {
   spec->len_kv = shape.len_kv;
 }
 
+// The variation a kernel grid gives its i-th case (rep: its repeat within one kernel variant):
+// extents cycled from `shapes`, element type, layout, input family (no heavy tails: those are the
+// bench's job) and smooth_v.
+inline void vary_grid_case(const std::vector<GridShape>& shapes, int i, int rep,
+                           ProblemSpec* spec) {
+  set_extents(shapes[static_cast<std::size_t>(i * 7 + rep) % shapes.size()], spec);
+  spec->dtype = i % 2 ? DType::kBFloat16 : DType::kFloat16;
+  spec->layout = i % 3 == 1 ? Layout::kNHD : Layout::kHND;
+  spec->family = static_cast<InputFamily>(i % 3);
+  spec->smooth_v = i % 4 == 3;
+}
+
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(has_cuda_device()) << "GPU tests need a CUDA device"; }

@@ -106,18 +106,13 @@ std::vector<KernelCase> kernel_grid(const std::vector<GridShape>& shapes, int pe
       for (int d : {64, 128})
         for (bool causal : {false, true})
           for (int rep = 0; rep < per_variant; ++rep, ++i) {
-            const GridShape& s = shapes[static_cast<std::size_t>(i * 7 + rep) % shapes.size()];
             KernelCase c;
-            set_extents(s, &c.spec);
+            vary_grid_case(shapes, i, rep, &c.spec);
             c.spec.head_dim = d;
             c.spec.causal = causal;
             c.spec.qk_quant = mode;
             c.spec.pv_precision = pv;
-            c.spec.dtype = i % 2 ? DType::kBFloat16 : DType::kFloat16;
-            c.spec.layout = i % 3 == 1 ? Layout::kNHD : Layout::kHND;
-            c.spec.family = static_cast<InputFamily>(i % 3);  // heavy tails: the bench's job
             c.spec.smooth_q = mode == QKQuant::kInt4PerThread;
-            c.spec.smooth_v = i % 4 == 3;
             c.token_pad = i % 5 == 2 ? 8 : (i % 13 == 6 ? 3 : 0);
             cases.push_back(c);
           }

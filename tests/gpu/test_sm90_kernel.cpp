@@ -79,17 +79,12 @@ std::vector<Sm90Case> grid() {
     for (int d : {64, 128})
       for (bool causal : {false, true})
         for (int rep = 0; rep < 2; ++rep, ++i) {
-          const GridShape& s = kShapes[static_cast<std::size_t>(i * 7 + rep) % kShapes.size()];
           Sm90Case c;
-          set_extents(s, &c.spec);
+          vary_grid_case(kShapes, i, rep, &c.spec);
           c.spec.head_dim = d;
           c.spec.causal = causal;
           c.spec.qk_quant = mode;
           c.spec.pv_precision = PVPrecision::kFp8Fp32Accum;
-          c.spec.dtype = i % 2 ? DType::kBFloat16 : DType::kFloat16;
-          c.spec.layout = i % 3 == 1 ? Layout::kNHD : Layout::kHND;
-          c.spec.family = static_cast<InputFamily>(i % 3);
-          c.spec.smooth_v = i % 4 == 3;
           c.token_pad = i % 5 == 2 ? 8 : 0;  // padded token stride (even: 4-byte stores)
           cases.push_back(c);
         }
