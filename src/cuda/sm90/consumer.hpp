@@ -167,7 +167,7 @@ __device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w
   };
   // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers)
   // interleave one's softmax with the other's GEMMs. Issuing Q K^T of the next tile before waiting
-  // for P V (so it runs during the fold) measured 3-9% slower (bench/NOTES.md, session 3): the
+  // for P V (so it runs during the fold) measured 3-9% slower (bench/NOTES.md, v7): the
   // other warpgroup's GEMMs already fill that time.
   // The K scales are read one tile ahead, right after the Q K^T issue. Read after the wgmma wait
   // (a compiler barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile

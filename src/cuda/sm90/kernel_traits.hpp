@@ -50,7 +50,7 @@ template <int kHeadDim>
 struct KernelTraits {
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim 64 or 128");
   static constexpr int kHeadDimV = kHeadDim;
-  // Two stages: three or four measured no faster with the sequential consumer loop (session 3).
+  // Two stages: three or four measured no faster with the sequential consumer loop (NOTES, v7).
   static constexpr int kStages = 2;
   // Q and K rows are kHeadDim bytes: the swizzle spans one row.
   static constexpr device::SmemSwizzle kQkSwizzle =
