@@ -47,6 +47,7 @@ struct QuantizedLayout {
 // Chunks of at most 16 keep the second launch's per-CTA re-summation of the partial sums cheap
 // (16 x D doubles from L2) while giving the statistics launch B*Hkv*16 CTAs at long lengths; at
 // least 128 tokens each, so a CTA's fixed cost (its reduction) stays small next to its reads.
+// The launch may merge chunks to fit one wave of the device (prepass.cu, statistics_in_one_wave).
 inline constexpr int kMaxStatsChunks = 16;
 inline constexpr int kStatsChunkQuantum = 128;
 
