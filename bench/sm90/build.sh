@@ -12,7 +12,7 @@ cmake --build "$out/cpu" -j"$(nproc)" --target sageattn >/dev/null
 flags=(-std=c++20 -O3 -gencode=arch=compute_90a,code=sm_90a -I"$root/include" -I"$root/src"
        -Xptxas -v -lineinfo ${SM90_NVCC_FLAGS:-})
 objs=()
-for src in attention_d64.cu attention_d128.cu launch.cu; do
+for src in attention_d64.cu attention_d64_two_consumers.cu attention_d128.cu launch.cu; do
   if ! nvcc "${flags[@]}" -c "$root/src/cuda/sm90/$src" -o "$out/${src%.cu}.o" 2> "$out/${src%.cu}.ptxas"; then
     grep -v "^ptxas info\|^    " "$out/${src%.cu}.ptxas" >&2
     exit 1

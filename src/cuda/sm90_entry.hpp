@@ -22,7 +22,9 @@ bool accepts(const core::AttentionProblem& problem);
 // Launches the attention kernel on `stream` over the pre-pass outputs in `workspace` (laid out as
 // `layout`, planned with quant::kTileSm90). Writes problem.out and, if set, problem.lse (natural
 // log, plus the lse_shift buffer). No host synchronisation, no allocation; reports launch errors.
+// consumers: consumer warpgroups per CTA (64 query rows each): 0 lets the launch choose; tests
+// force 2 or 3 (head dim 64 only) to cover both kernels on every shape.
 Status launch_attention(const core::AttentionProblem& problem, const QuantizedLayout& layout,
-                        const void* workspace, cudaStream_t stream);
+                        const void* workspace, cudaStream_t stream, int consumers = 0);
 
 }  // namespace sageattn::cuda::sm90

@@ -30,6 +30,7 @@ namespace {
 struct Sm90Case {
   ProblemSpec spec;
   int token_pad = 0;
+  int consumers = 0;  // consumer warpgroups: 0 = the launch's choice; hd64 cases force 2 or 3
 };
 
 constexpr double kReferenceRelL1 = 0.08;
@@ -44,7 +45,8 @@ std::string case_name(const ::testing::TestParamInfo<Sm90Case>& info) {
   name << info.index << "_" << qk << "_d" << s.head_dim << (s.causal ? "_causal" : "_full") << "_b"
        << s.batch << "h" << s.heads_q << "kv" << s.heads_kv << "_q" << s.len_q << "_k" << s.len_kv
        << (s.layout == Layout::kHND ? "_hnd" : "_nhd") << (info.param.token_pad ? "pad" : "")
-       << (s.dtype == DType::kBFloat16 ? "_bf16" : "_fp16") << (s.smooth_v ? "_sv" : "");
+       << (s.dtype == DType::kBFloat16 ? "_bf16" : "_fp16") << (s.smooth_v ? "_sv" : "")
+       << (info.param.consumers ? "_c" + std::to_string(info.param.consumers) : "");
   return name.str();
 }
 
@@ -57,9 +59,9 @@ TEST_P(Sm90Kernel, MatchesEmulationAndReference) {
   HostProblem host(c.spec, rng);
   check_kernel(
       host, c.token_pad, quant::kTileSm90,
-      [](const core::AttentionProblem& problem, const cuda::QuantizedLayout& layout, void* ws) {
+      [&c](const core::AttentionProblem& problem, const cuda::QuantizedLayout& layout, void* ws) {
         EXPECT_TRUE(cuda::sm90::accepts(problem));
-        return cuda::sm90::launch_attention(problem, layout, ws, nullptr);
+        return cuda::sm90::launch_attention(problem, layout, ws, nullptr, c.consumers);
       },
       {kReferenceRelL1, kReferenceCosine}, "sm90");
 }
@@ -86,12 +88,26 @@ std::vector<Sm90Case> grid() {
           c.spec.qk_quant = mode;
           c.spec.pv_precision = PVPrecision::kFp8Fp32Accum;
           c.token_pad = i % 5 == 2 ? 8 : 0;  // padded token stride (even: 4-byte stores)
+          // Both hd64 kernels on causal and full masks: three consumer warpgroups (192-row tiles
+          // reaching past q_pad), and two (the choice for short causal problems).
+          if (d == 64) c.consumers = rep == 0 ? 3 : 2;
           cases.push_back(c);
         }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(Grid, Sm90Kernel, ::testing::ValuesIn(grid()), case_name);
+
+// Three consumer warpgroups exist at head dim 64 only; asking for them at 128 is refused before
+// anything is read or launched.
+TEST(Sm90Launch, RejectsThreeConsumersAtHeadDim128) {
+  core::AttentionProblem problem;
+  problem.head_dim = 128;
+  const cuda::QuantizedLayout layout{};
+  const Status status = cuda::sm90::launch_attention(problem, layout, nullptr, nullptr, 3);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("consumers"), std::string::npos) << status.message();
+}
 
 }  // namespace
 }  // namespace sageattn::testing

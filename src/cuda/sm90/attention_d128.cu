@@ -3,9 +3,6 @@
 
 namespace sageattn::cuda::sm90 {
 
-template Status launch_kernel<128, __half>(const TensorMaps&, const KernelParams&, int,
-                                           cudaStream_t);
-template Status launch_kernel<128, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
-                                                  cudaStream_t);
+SAGEATTN_SM90_INSTANCES(, 128, 2)
 
 }  // namespace sageattn::cuda::sm90

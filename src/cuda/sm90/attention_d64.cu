@@ -1,11 +1,8 @@
-// Instantiations of the Hopper kernel for head dim 64.
+// Instantiations of the Hopper kernel for head dim 64, three consumer warpgroups.
 #include "cuda/sm90/launch_kernel.cuh"
 
 namespace sageattn::cuda::sm90 {
 
-template Status launch_kernel<64, __half>(const TensorMaps&, const KernelParams&, int,
-                                          cudaStream_t);
-template Status launch_kernel<64, __nv_bfloat16>(const TensorMaps&, const KernelParams&, int,
-                                                 cudaStream_t);
+SAGEATTN_SM90_INSTANCES(, 64, 3)
 
 }  // namespace sageattn::cuda::sm90

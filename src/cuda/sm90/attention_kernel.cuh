@@ -1,10 +1,10 @@
 // The Hopper SageAttention2 kernel: the composition of its stages.
 //   warpgroup 0     producer (producer.hpp): TMA loads of Q, K, V into the stage ring
-//   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue
+//   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue (1-3 at hd64)
 // The CTAs are persistent: each computes a sequence of work tiles (tile_scheduler.hpp), its
 // producer running ahead into the next work tile.
 // Registers move from the producer to the consumers with setmaxnreg; the kernel is compiled with
-// a 1-CTA-per-SM register cap (__launch_bounds__(kThreads, 1)) so setmaxnreg is honoured.
+// a 1-CTA-per-SM register cap (__launch_bounds__(threads, 1)) so setmaxnreg is honoured.
 #pragma once
 
 #include "cuda/common/mbarrier.hpp"
@@ -24,11 +24,11 @@ __device__ __forceinline__ void set_register_count_decrease() {
   asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kRegisters));
 }
 
-template <int kHeadDim, typename Out>
-__global__ void __launch_bounds__(kThreads, 1)
+template <int kHeadDim, int kConsumers, typename Out>
+__global__ void __launch_bounds__((KernelTraits<kHeadDim, kConsumers>::kThreads), 1)
     attention_kernel(const __grid_constant__ TensorMaps maps,
                      const __grid_constant__ KernelParams p) {
-  using Traits = KernelTraits<kHeadDim>;
+  using Traits = KernelTraits<kHeadDim, kConsumers>;
   extern __shared__ std::uint8_t smem_raw[];
   auto& smem = *reinterpret_cast<typename Traits::SharedStorage*>(
       (reinterpret_cast<std::uintptr_t>(smem_raw) + 1023) & ~std::uintptr_t{1023});
@@ -41,12 +41,12 @@ __global__ void __launch_bounds__(kThreads, 1)
     device::tma_prefetch_descriptor(&maps.v);
     for (int b = 0; b < Traits::kQBuffers; ++b) {
       device::mbarrier_init(&smem.q_full[b], 1);
-      device::mbarrier_init(&smem.q_empty[b], kConsumerWarps);
+      device::mbarrier_init(&smem.q_empty[b], Traits::kConsumerWarps);
     }
     for (int s = 0; s < Traits::kStages; ++s) {
       device::mbarrier_init(&smem.k_full[s], 1);
       device::mbarrier_init(&smem.v_full[s], 1);
-      device::mbarrier_init(&smem.kv_empty[s], kConsumerWarps);
+      device::mbarrier_init(&smem.kv_empty[s], Traits::kConsumerWarps);
     }
     device::mbarrier_init_fence();
   }
@@ -54,12 +54,13 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (warpgroup == 0) {
     set_register_count_decrease<kProducerRegisters>();
-    if (thread == 0) produce<kHeadDim>(maps, p, smem);
+    if (thread == 0) produce<kHeadDim, kConsumers>(maps, p, smem);
   } else {
-    set_register_count_increase<kConsumerRegisters>();
+    set_register_count_increase<Traits::kConsumerRegisters>();
     int kv_base = 0;
-    for_each_work_tile(p, [&](const WorkTile& work, int work_index) {
-      consume<kHeadDim, Out>(p, work, smem, warpgroup - 1, thread, work_index, kv_base);
+    for_each_work_tile<Traits::kBlockQ>(p, [&](const WorkTile& work, int work_index) {
+      consume<kHeadDim, kConsumers, Out>(p, work, smem, warpgroup - 1, thread, work_index,
+                                         kv_base);
       kv_base += work.kv_tiles;
     });
   }

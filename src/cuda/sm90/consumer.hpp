@@ -38,7 +38,7 @@ template <int kHeadDim>
 __device__ __forceinline__ void pv_descriptors(const std::uint8_t* v_tile,
                                                std::uint64_t (&desc_b)[kPvSteps]) {
   const std::uint64_t desc_v = device::make_smem_descriptor(v_tile, device::SmemSwizzle::k128B,
-                                                            KernelTraits<kHeadDim>::kVGroupStride);
+                                                            kVGroupStride);
 #pragma unroll
   for (int kk = 0; kk < kPvSteps; ++kk)
     desc_b[kk] = device::advance_descriptor(desc_v, kk * kKStep);
@@ -65,21 +65,27 @@ __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
 // `consumer` is the warpgroup's index among the consumers; `thread` its thread index (0..127).
 // `work_index` counts the work tiles this CTA computed before `w`, `kv_base` the K/V tiles it
 // consumed: they place `w` in the Q and K/V rings.
-template <int kHeadDim, typename Out>
-__device__ __forceinline__ void consume(const KernelParams& p, const WorkTile& w,
-                                        typename KernelTraits<kHeadDim>::SharedStorage& smem,
-                                        int consumer, int thread, int work_index, int kv_base) {
-  using Traits = KernelTraits<kHeadDim>;
+template <int kHeadDim, int kConsumers, typename Out>
+__device__ __forceinline__ void consume(
+    const KernelParams& p, const WorkTile& w,
+    typename KernelTraits<kHeadDim, kConsumers>::SharedStorage& smem, int consumer, int thread,
+    int work_index, int kv_base) {
+  using Traits = KernelTraits<kHeadDim, kConsumers>;
   const int warp = thread / 32;
   const int lane = thread % 32;
   const int lane_t = lane % 4;
-  const int q0 = w.q_tile * kBlockQ;
+  const int q0 = w.q_tile * Traits::kBlockQ;
   const int rows[2] = {q0 + consumer * kRowsPerConsumer + warp * 16 + lane / 4,
                        q0 + consumer * kRowsPerConsumer + warp * 16 + lane / 4 + 8};
   const int kv_head = kv_head_of(p, w.head);
   // Rows g and g+8 share their Q scale group at every granularity (granularity.hpp, warp_q = 16).
+  // A query tile larger than the pre-pass's blocks (hd64) can reach past q_pad: those rows are
+  // computed from whatever Q bytes lie there but never stored, and read a real row's scale so the
+  // read stays inside the head's scales.
+  const int scale_row =
+      Traits::kBlockQ > kTile.block_q ? min(rows[0], p.len_q - 1) : rows[0];
   const float q_scale = p.q_scales[static_cast<std::int64_t>(w.head) * p.q_scale_count +
-                                   quant::q_scale_group(rows[0], p.granularity, kTile)];
+                                   quant::q_scale_group(scale_row, p.granularity, kTile)];
   const float* k_scales = p.k_scales + static_cast<std::int64_t>(kv_head) * p.k_scale_count;
   // K scale of this thread's keys: group tile * k_groups_per_tile + k_group_in_tile[j0] (the same
   // as quant::k_scale_group of the key, without its divisions in the loop).

@@ -1,12 +1,12 @@
 // The Hopper kernel's tile choices and shared-memory layout, in one place.
 //
-// A work tile is kBlockQ = 128 query rows of one (batch, head); a CTA computes its work tiles one
-// after another (tile_scheduler.hpp) with two consumer warpgroups of 64 rows each (one wgmma
-// M = 64 slab) and one producer warpgroup whose first thread issues the TMA loads. K/V tiles of
-// kBlockK = 128 keys stream through a ring of kStages buffers.
+// A work tile is kBlockQ query rows of one (batch, head); a CTA computes its work tiles one after
+// another (tile_scheduler.hpp) with one consumer warpgroup per 64 rows (one wgmma M = 64 slab:
+// two, or three at hd64, launch.cu) and one producer warpgroup whose first thread issues the TMA
+// loads. K/V tiles of kBlockK = 128 keys stream through a ring of kStages buffers.
 //
 // Shared-memory operand layouts (all K-major, as 8-bit wgmma requires, swizzled by TMA):
-//   Q  [128 rows][D bytes]       row = query token;   swizzle width = D bytes (128B or 64B)
+//   Q  [kBlockQ rows][D bytes]   row = query token;   swizzle width = D bytes (128B or 64B)
 //   K  [128 rows][D bytes]       row = key slot;      row r holds key key_of_slot(r) (below)
 //   Vt [D rows][128 bytes]       row = channel;       bytes = keys in natural order, 128B swizzle
 #pragma once
@@ -19,22 +19,17 @@
 
 namespace sageattn::cuda::sm90 {
 
+// The pre-pass's token groups (Q and K scales); the kernel's query tile may be larger than
+// kTile.block_q (hd64), its Q scales are looked up per row.
 inline constexpr quant::TileShape kTile = quant::kTileSm90;
-inline constexpr int kBlockQ = kTile.block_q;
 inline constexpr int kBlockK = kTile.block_k;
 inline constexpr int kWarpgroupThreads = 128;
-inline constexpr int kConsumerWarpgroups = 2;
-inline constexpr int kRowsPerConsumer = kBlockQ / kConsumerWarpgroups;
-inline constexpr int kThreads = kWarpgroupThreads * (1 + kConsumerWarpgroups);
-inline constexpr int kConsumerWarps = kConsumerWarpgroups * kWarpgroupThreads / 32;
-// Register split after setmaxnreg: the producer needs a handful, the consumers hold the S, O and
-// per-tile PV accumulators. 24 * 128 + 240 * 256 fits the 64K-register file.
+inline constexpr int kRowsPerConsumer = 64;  // one consumer warpgroup = one m64 wgmma slab
 inline constexpr int kProducerRegisters = 24;
-inline constexpr int kConsumerRegisters = 240;
 inline constexpr int kKStep = 32;  // k of one 8-bit wgmma
+inline constexpr std::uint32_t kVGroupStride = 8 * kBlockK;  // bytes between 8-row groups of V^T
 
 static_assert(kTile.warp_q == 16, "per-warp Q scales follow the 16-row wgmma slab of a warp");
-static_assert(kRowsPerConsumer == 64, "one consumer warpgroup = one m64 wgmma slab");
 static_assert(kBlockK == 128, "S = Q K^T is one m64n128 wgmma chain; V^T rows are 128 bytes");
 
 // The S accumulator gives lane l columns 8j + 2(l%4) + {0,1}; the fp8 A fragment of the PV wgmma
@@ -46,17 +41,29 @@ __host__ __device__ constexpr int key_of_slot(int c) {
   return (c & 1) | (((c >> 3) & 1) << 1) | (((c >> 1) & 3) << 2) | ((c >> 4) << 4);
 }
 
-template <int kHeadDim>
+// kConsumers consumer warpgroups: 2, or 3 at hd64 (whose Q K^T and P V take half the tensor time
+// of hd128's while the softmax of a 64 x 128 slab costs the same, so two warpgroups leave the
+// tensor core idle while both are in their softmax; launch.cu says when).
+template <int kHeadDim, int kConsumers>
 struct KernelTraits {
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim 64 or 128");
+  static_assert(kConsumers == 2 || (kConsumers == 3 && kHeadDim == 64),
+                "three consumers fit the register file at hd64 only");
   static constexpr int kHeadDimV = kHeadDim;
+  static constexpr int kConsumerWarpgroups = kConsumers;
+  static constexpr int kBlockQ = kRowsPerConsumer * kConsumerWarpgroups;
+  static constexpr int kThreads = kWarpgroupThreads * (1 + kConsumerWarpgroups);
+  static constexpr int kConsumerWarps = kConsumerWarpgroups * kWarpgroupThreads / 32;
+  // Register split after setmaxnreg: the producer needs a handful, the consumers hold the S, O and
+  // per-tile PV accumulators. 24 * 128 + 240 * 256 (two consumers) or 24 * 128 + 160 * 384 (three)
+  // fits the 64K-register file.
+  static constexpr int kConsumerRegisters = kConsumerWarpgroups == 3 ? 160 : 240;
   // Two stages: three or four measured no faster with the sequential consumer loop (NOTES, v7).
   static constexpr int kStages = 2;
   // Q and K rows are kHeadDim bytes: the swizzle spans one row.
   static constexpr device::SmemSwizzle kQkSwizzle =
       kHeadDim == 128 ? device::SmemSwizzle::k128B : device::SmemSwizzle::k64B;
   static constexpr std::uint32_t kQkGroupStride = 8 * kHeadDim;  // bytes between 8-row groups
-  static constexpr std::uint32_t kVGroupStride = 8 * kBlockK;
   static constexpr int kQBytes = kBlockQ * kHeadDim;
   static constexpr int kKBytes = kBlockK * kHeadDim;
   static constexpr int kVBytes = kHeadDim * kBlockK;

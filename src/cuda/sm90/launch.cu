@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/common/tma_descriptor.hpp"
@@ -18,7 +19,17 @@ namespace {
 
 bool even(std::int64_t x) { return x % 2 == 0; }
 
-Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* maps) {
+// Consumer warpgroups per CTA: three at hd64 (192-row query tiles), except causal problems under
+// 4k queries, and two at hd128. Measured on H100 at B=4 H=32 (bench/NOTES.md, v8): three run
+// hd64 non-causal 12-15 % faster at 1k-16k and causal 3 % faster at 16k, level at 4k, but causal
+// 13 % slower at 1k, where a 192-row tile computes more of the masked triangle and the last tile
+// of each head is two-thirds padding.
+int default_consumers(const core::AttentionProblem& p) {
+  return p.head_dim == 64 && (!p.causal || p.len_q >= 4096) ? 3 : 2;
+}
+
+Status encode_maps(const QuantizedLayout& l, const void* workspace, int block_q,
+                   TensorMaps* maps) {
   const auto d = static_cast<std::uint64_t>(l.head_dim);
   const CUtensorMapSwizzle qk_swizzle =
       l.head_dim == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B;
@@ -30,7 +41,9 @@ Status encode_maps(const QuantizedLayout& l, const void* workspace, TensorMaps* 
   q.base = workspace_buffer<std::uint8_t>(workspace, l.q_codes);
   q.dims = {d, q_rows};
   q.byte_strides = {d};
-  q.box = {static_cast<std::uint32_t>(d), kBlockQ};
+  // A query tile may reach past the head's q_pad rows (hd64's 192 rows): the next head's rows, or
+  // zeros past the last head, fill them; the kernel stores no row past len_q.
+  q.box = {static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(block_q)};
   q.swizzle = qk_swizzle;
   if (Status s = encode_byte_tensor_map(q, &maps->q); !s.ok()) return s;
 
@@ -64,7 +77,7 @@ bool accepts(const core::AttentionProblem& p) {
                             even(p.out_strides.token);
   // Token and head indices are 32-bit in the kernel; TMA coordinates too.
   constexpr std::int64_t kMaxRows = std::numeric_limits<std::int32_t>::max() / 2;
-  const bool fits = p.batch * p.heads_q * (p.len_q + kBlockQ) < kMaxRows &&
+  const bool fits = p.batch * p.heads_q * (p.len_q + 3 * kRowsPerConsumer) < kMaxRows &&
                     p.batch * p.heads_kv * (p.len_kv + kBlockK) < kMaxRows;
   return int8_qk && p.pv_precision == PVPrecision::kFp8Fp32Accum && !p.smooth_q &&
          (p.head_dim == 64 || p.head_dim == 128) && p.dtype != DType::kFloat32 && pair_aligned &&
@@ -72,9 +85,16 @@ bool accepts(const core::AttentionProblem& p) {
 }
 
 Status launch_attention(const core::AttentionProblem& problem, const QuantizedLayout& layout,
-                        const void* workspace, cudaStream_t stream) {
+                        const void* workspace, cudaStream_t stream, int consumers) {
+  if (consumers == 0) consumers = default_consumers(problem);
+  if (consumers != 2 && !(consumers == 3 && problem.head_dim == 64)) {
+    return {StatusCode::kInvalidArgument,
+            "sm90 launch_attention: consumers must be 2, or 3 at head dim 64 (got " +
+                std::to_string(consumers) + ")"};
+  }
+  const int block_q = consumers * kRowsPerConsumer;
   TensorMaps maps{};
-  if (Status s = encode_maps(layout, workspace, &maps); !s.ok()) return s;
+  if (Status s = encode_maps(layout, workspace, block_q, &maps); !s.ok()) return s;
   const quant::Granularity granularity = problem.qk_granularity();
   KernelParams params{};
   params.q_scales = workspace_buffer<float>(workspace, layout.q_scales);
@@ -95,7 +115,7 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
   params.k_pad = static_cast<int>(layout.k_pad);
   params.q_scale_count = quant::q_scale_count(problem.len_q, granularity, kTile);
   params.k_scale_count = quant::k_scale_count(problem.len_kv, granularity, kTile);
-  params.q_tiles = static_cast<int>(layout.q_pad / kBlockQ);
+  params.q_tiles = static_cast<int>((problem.len_q + block_q - 1) / block_q);
   params.work_tiles = static_cast<int>(problem.batch * problem.heads_q * params.q_tiles);
   params.granularity = granularity;
   params.causal = problem.causal;
@@ -111,12 +131,16 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
   }
   const int ctas = std::min(params.work_tiles, sms);
   const bool bf16 = problem.dtype == DType::kBFloat16;
-  if (problem.head_dim == 64) {
-    return bf16 ? launch_kernel<64, __nv_bfloat16>(maps, params, ctas, stream)
-                : launch_kernel<64, __half>(maps, params, ctas, stream);
+  if (problem.head_dim == 64 && consumers == 3) {
+    return bf16 ? launch_kernel<64, 3, __nv_bfloat16>(maps, params, ctas, stream)
+                : launch_kernel<64, 3, __half>(maps, params, ctas, stream);
   }
-  return bf16 ? launch_kernel<128, __nv_bfloat16>(maps, params, ctas, stream)
-              : launch_kernel<128, __half>(maps, params, ctas, stream);
+  if (problem.head_dim == 64) {
+    return bf16 ? launch_kernel<64, 2, __nv_bfloat16>(maps, params, ctas, stream)
+                : launch_kernel<64, 2, __half>(maps, params, ctas, stream);
+  }
+  return bf16 ? launch_kernel<128, 2, __nv_bfloat16>(maps, params, ctas, stream)
+              : launch_kernel<128, 2, __half>(maps, params, ctas, stream);
 }
 
 }  // namespace sageattn::cuda::sm90

@@ -9,17 +9,20 @@
 
 namespace sageattn::cuda::sm90 {
 
-template <int kHeadDim, typename Out>
+template <int kHeadDim, int kConsumers, typename Out>
 Status launch_kernel(const TensorMaps& maps, const KernelParams& params, int ctas,
                      cudaStream_t stream) {
-  constexpr auto smem_bytes = static_cast<int>(KernelTraits<kHeadDim>::kSmemBytes);
+  using Traits = KernelTraits<kHeadDim, kConsumers>;
+  constexpr auto smem_bytes = static_cast<int>(Traits::kSmemBytes);
   // Above 48 KB a kernel must opt in. The attribute belongs to the current device's context, so it
   // is set on every call (about a microsecond) rather than once per process: a process that runs
   // on a second GPU needs it there too.
   const cudaError_t opt_in = cudaFuncSetAttribute(
-      attention_kernel<kHeadDim, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
+      attention_kernel<kHeadDim, kConsumers, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      smem_bytes);
   if (Status s = cuda_status(opt_in, "cudaFuncSetAttribute(sm90 attention)"); !s.ok()) return s;
-  attention_kernel<kHeadDim, Out><<<ctas, kThreads, smem_bytes, stream>>>(maps, params);
+  attention_kernel<kHeadDim, kConsumers, Out>
+      <<<ctas, Traits::kThreads, smem_bytes, stream>>>(maps, params);
   return launch_status("sm90 attention kernel");
 }
 

@@ -35,7 +35,7 @@ struct KernelParams {
   int k_pad;
   int q_scale_count;
   int k_scale_count;
-  int q_tiles;     // q_pad / kBlockQ
+  int q_tiles;     // ceil(len_q / kBlockQ)
   int work_tiles;  // batch * heads_q * q_tiles (tile_scheduler.hpp)
   quant::Granularity granularity;
   bool causal;

@@ -12,23 +12,24 @@
 
 namespace sageattn::cuda::sm90 {
 
-template <int kHeadDim>
-__device__ __forceinline__ void produce(const TensorMaps& maps, const KernelParams& p,
-                                        typename KernelTraits<kHeadDim>::SharedStorage& smem) {
-  using Traits = KernelTraits<kHeadDim>;
+template <int kHeadDim, int kConsumers>
+__device__ __forceinline__ void produce(
+    const TensorMaps& maps, const KernelParams& p,
+    typename KernelTraits<kHeadDim, kConsumers>::SharedStorage& smem) {
+  using Traits = KernelTraits<kHeadDim, kConsumers>;
   // A fresh barrier counts as having completed the phase before its first: the first pass over
   // each ring (Q buffers, K/V stages) does not wait.
   const auto free_parity = [](int use, int slots) {
     return static_cast<std::uint32_t>((use / slots) & 1) ^ 1;
   };
   int kv = 0;  // K/V tiles loaded so far, over all work tiles
-  for_each_work_tile(p, [&](const WorkTile& w, int work_index) {
+  for_each_work_tile<Traits::kBlockQ>(p, [&](const WorkTile& w, int work_index) {
     const int kv_head = kv_head_of(p, w.head);
     const int q_buffer = work_index % Traits::kQBuffers;
     device::mbarrier_wait(&smem.q_empty[q_buffer], free_parity(work_index, Traits::kQBuffers));
     device::mbarrier_arrive_expect_tx(&smem.q_full[q_buffer], Traits::kQBytes);
     device::tma_load_2d(smem.q[q_buffer], &maps.q, &smem.q_full[q_buffer], 0,
-                        w.head * p.q_pad + w.q_tile * kBlockQ);
+                        w.head * p.q_pad + w.q_tile * Traits::kBlockQ);
     for (int tile = 0; tile < w.kv_tiles; ++tile, ++kv) {
       const int stage = kv % Traits::kStages;
       device::mbarrier_wait(&smem.kv_empty[stage], free_parity(kv, Traits::kStages));

@@ -19,12 +19,13 @@ namespace sageattn::cuda::sm90 {
 
 struct WorkTile {
   int head;    // b * heads_q + h
-  int q_tile;  // query rows [q_tile * kBlockQ, +kBlockQ)
+  int q_tile;  // query rows [q_tile * kBlockQ, +kBlockQ) of the kernel's KernelTraits
   int kv_tiles;
   // Keys [0, unmasked_end) are visible to every row of the tile; tiles past it need the mask.
   int unmasked_end;
 };
 
+template <int kBlockQ>
 __device__ __forceinline__ WorkTile work_tile_of(const KernelParams& p, int linear) {
   WorkTile w{};
   w.head = linear / p.q_tiles;
@@ -46,7 +47,7 @@ __device__ __forceinline__ WorkTile work_tile_of(const KernelParams& p, int line
 
 // Calls f(work tile, its index among this CTA's work tiles) for each work tile of this CTA, in
 // order. The producer and the consumers walk the same sequence.
-template <typename F>
+template <int kBlockQ, typename F>
 __device__ __forceinline__ void for_each_work_tile(const KernelParams& p, F&& f) {
   const int ctas = static_cast<int>(gridDim.x);
   const int cta = static_cast<int>(blockIdx.x);
@@ -54,7 +55,7 @@ __device__ __forceinline__ void for_each_work_tile(const KernelParams& p, F&& f)
   for (int first = 0; first < p.work_tiles; first += ctas) {
     const bool backwards = (first / ctas) % 2 == 1;
     const int linear = first + (backwards ? ctas - 1 - cta : cta);
-    if (linear < p.work_tiles) f(work_tile_of(p, linear), work_index++);
+    if (linear < p.work_tiles) f(work_tile_of<kBlockQ>(p, linear), work_index++);
   }
 }
 
