@@ -29,6 +29,13 @@ inline constexpr int kProducerRegisters = 24;
 inline constexpr int kKStep = 32;  // k of one 8-bit wgmma
 inline constexpr std::uint32_t kVGroupStride = 8 * kBlockK;  // bytes between 8-row groups of V^T
 
+// Consumer warpgroups per CTA: two, or three at hd64 only (three hd128 consumers would not fit
+// their accumulators in the register file). Checked at compile time and at launch.
+inline constexpr int kMaxConsumers = 3;
+__host__ __device__ constexpr bool consumers_supported(int head_dim, int consumers) {
+  return consumers == 2 || (consumers == kMaxConsumers && head_dim == 64);
+}
+
 static_assert(kTile.warp_q == 16, "per-warp Q scales follow the 16-row wgmma slab of a warp");
 static_assert(kBlockK == 128, "S = Q K^T is one m64n128 wgmma chain; V^T rows are 128 bytes");
 
@@ -47,7 +54,7 @@ __host__ __device__ constexpr int key_of_slot(int c) {
 template <int kHeadDim, int kConsumers>
 struct KernelTraits {
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim 64 or 128");
-  static_assert(kConsumers == 2 || (kConsumers == 3 && kHeadDim == 64),
+  static_assert(consumers_supported(kHeadDim, kConsumers),
                 "three consumers fit the register file at hd64 only");
   static constexpr int kHeadDimV = kHeadDim;
   static constexpr int kConsumerWarpgroups = kConsumers;

@@ -77,7 +77,7 @@ bool accepts(const core::AttentionProblem& p) {
                             even(p.out_strides.token);
   // Token and head indices are 32-bit in the kernel; TMA coordinates too.
   constexpr std::int64_t kMaxRows = std::numeric_limits<std::int32_t>::max() / 2;
-  const bool fits = p.batch * p.heads_q * (p.len_q + 3 * kRowsPerConsumer) < kMaxRows &&
+  const bool fits = p.batch * p.heads_q * (p.len_q + kMaxConsumers * kRowsPerConsumer) < kMaxRows &&
                     p.batch * p.heads_kv * (p.len_kv + kBlockK) < kMaxRows;
   return int8_qk && p.pv_precision == PVPrecision::kFp8Fp32Accum && !p.smooth_q &&
          (p.head_dim == 64 || p.head_dim == 128) && p.dtype != DType::kFloat32 && pair_aligned &&
@@ -87,7 +87,7 @@ bool accepts(const core::AttentionProblem& p) {
 Status launch_attention(const core::AttentionProblem& problem, const QuantizedLayout& layout,
                         const void* workspace, cudaStream_t stream, int consumers) {
   if (consumers == 0) consumers = default_consumers(problem);
-  if (consumers != 2 && !(consumers == 3 && problem.head_dim == 64)) {
+  if (!consumers_supported(static_cast<int>(problem.head_dim), consumers)) {
     return {StatusCode::kInvalidArgument,
             "sm90 launch_attention: consumers must be 2, or 3 at head dim 64 (got " +
                 std::to_string(consumers) + ")"};
