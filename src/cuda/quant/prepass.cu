@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cuda/common/cuda_check.hpp"
+#include "cuda/common/dependent_launch.hpp"
 #include "cuda/quant/prepass_stats.cuh"
 #include "cuda/quant/prepass_tiles.cuh"
 #include "quant/numeric_constants.hpp"
@@ -26,18 +27,6 @@ template <typename Kernel>
 Status allow_shared_memory(Kernel kernel, int bytes, const char* what) {
   return cuda_status(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), what);
-}
-
-// The quantize launch may start while the statistics launch still runs (programmatic dependent
-// launch, sm90+): its Q tiles need no statistics and fill the statistics launch's tail and the
-// launch gap; its K and V tiles wait for the statistics (quantize_kernel). Older devices
-// serialise the two launches as usual.
-bool overlap_launches() {
-  int device = 0;
-  int major = 0;
-  return cudaGetDevice(&device) == cudaSuccess &&
-         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
-         major >= 9;
 }
 
 // The statistics launch as one wave of CTAs: as few chunks per (batch, kv head) as still fill
@@ -76,18 +65,17 @@ Status launch(const PrepassParams& p, cudaStream_t stream) {
   prepass::stats_kernel<D><<<stats_grid, prepass::kThreads, kStatsSmem, stream>>>(p);
   if (Status s = launch_status("prepass stats_kernel"); !s.ok()) return s;
 
+  // The quantize launch may start while the statistics launch still runs (dependent_launch.hpp):
+  // its Q tiles need no statistics and fill the statistics launch's tail and the launch gap; its K
+  // and V tiles wait for the statistics (quantize_kernel). It lets the attention kernel be
+  // scheduled in turn, as soon as all its own CTAs have started.
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(static_cast<unsigned>(prepass::QuantizeGrid(p).ctas()));
   config.blockDim = dim3(prepass::kThreads);
   config.dynamicSmemBytes = kQuantizeSmem;
   config.stream = stream;
   cudaLaunchAttribute overlap{};
-  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap.val.programmaticStreamSerializationAllowed = 1;
-  if (overlap_launches()) {
-    config.attrs = &overlap;
-    config.numAttrs = 1;
-  }
+  allow_early_start(&config, &overlap);
   return cuda_status(cudaLaunchKernelEx(&config, prepass::quantize_kernel<D>, p),
                      "prepass quantize_kernel");
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "cuda/common/dependent_launch.hpp"
 #include "cuda/common/element_io.cuh"
 #include "cuda/quant/prepass_params.hpp"
 #include "quant/float_max.hpp"
@@ -24,6 +25,16 @@ struct TileThreads {
   static __device__ int channel() { return (threadIdx.x % kLanesPerRow) * kChannelsPerThread; }
   static __device__ int row() { return threadIdx.x / kLanesPerRow; }
 };
+
+// The rows of one (batch, head) of a strided input: token n starts at first_row + n * token.
+struct HeadRows {
+  const std::uint16_t* first_row;
+  std::int64_t token;
+};
+
+__device__ inline HeadRows head_rows(const StridedInput& in, std::int64_t b, std::int64_t h) {
+  return {in.data + b * in.batch + h * in.head, in.token};
+}
 
 __device__ inline const std::uint16_t* token_row(const StridedInput& in, std::int64_t b,
                                                  std::int64_t h, std::int64_t n) {
@@ -120,20 +131,6 @@ __device__ void head_statistics(const PrepassParams& p, std::int64_t kv_head, bo
   const float amax = fmaxf(0.0f, fmaxf(fabsf(v_max - v_mean[d]), fabsf(v_min - v_mean[d])));
   v_scale[d] = p.fp8_v ? quant::fp8_channel_scale(amax) : 0.0f;
   v_inv[d] = p.fp8_v ? quant::fp8_inverse_scale(amax) : 0.0f;
-}
-
-// Programmatic dependent launch (sm90+; no-ops elsewhere and when the launch did not ask for it):
-// the statistics launch lets the quantize launch start early, and the quantize CTAs that read
-// the statistics wait for that whole grid to finish and its writes to be visible.
-__device__ __forceinline__ void allow_dependent_launch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wait_for_prerequisite_grid() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
 }
 
 // Largest |x| of a row, reduced over the lanes that share it (consecutive lanes of one warp).

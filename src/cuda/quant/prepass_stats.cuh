@@ -96,14 +96,15 @@ __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm)
   const std::int64_t begin = chunk * p.layout.stats_chunk_len;
   const std::int64_t end = min(p.layout.len_kv, begin + p.layout.stats_chunk_len);
   const bool need_v = p.smooth_v || p.fp8_v;
+  const HeadRows k_rows = head_rows(p.k, b, h);
+  const HeadRows v_rows = head_rows(p.v, b, h);
   auto copy = [&](std::int64_t first, int stage) {
-    if (p.smooth_k)
-      copy_tile<D>(p.k, b, h, first, kStatsTileRows, end, p.vector_loads, smem.k[stage]);
-    if (need_v) copy_tile<D>(p.v, b, h, first, kStatsTileRows, end, p.vector_loads, smem.v[stage]);
+    if (p.smooth_k) copy_tile<D>(k_rows, first, kStatsTileRows, end, p.vector_loads, smem.k[stage]);
+    if (need_v) copy_tile<D>(v_rows, first, kStatsTileRows, end, p.vector_loads, smem.v[stage]);
     commit_copies();
   };
 
-  // The quantize launch may now be scheduled beside this one (prepass.cu, overlap_launches).
+  // The quantize launch may now be scheduled beside this one (prepass.cu, dependent_launch.hpp).
   allow_dependent_launch();
   ChannelStats stats;
   if (begin < end) copy(begin, 0);  // the last chunks can be empty (quantized_layout.hpp)

@@ -97,7 +97,7 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
   if (p.smooth_q) {
     for (int d = threadIdx.x; d < D; d += kThreads) s.q_sums[d] = 0.0;
     __syncthreads();
-#pragma unroll
+#pragma unroll 2
     for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
       if (!t.real(i)) continue;
       float x[kChannelsPerThread];
@@ -152,8 +152,11 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
   const int warp = threadIdx.x / 32;
   const int group = threadIdx.x % 32 / kLanes;
   const int channel = TileThreads<D>::channel();
+  // block_k is 64 or 128 (quant/tile_shapes.hpp): quads and chunks per channel are powers of two,
+  // so the index arithmetic below is masks and shifts (a runtime division per 16-byte chunk was 6 %
+  // of the launch's instructions).
   const int quads = t.rows / 4;
-  const int swizzle = (channel / kChannelsPerThread) % quads;
+  const int swizzle = (channel / kChannelsPerThread) & (quads - 1);
   float inv[kChannelsPerThread];
 #pragma unroll
   for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[channel + c];
@@ -194,10 +197,11 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
   __syncthreads();
   auto* out = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first;
   const int chunks_per_channel = quads / 4;  // 16-byte chunks
+  const int chunk_shift = __ffs(chunks_per_channel) - 1;
   for (int chunk = threadIdx.x; chunk < D * chunks_per_channel; chunk += kThreads) {
-    const int d = chunk / chunks_per_channel;
-    const int m = chunk % chunks_per_channel;
-    const int z = (d / kChannelsPerThread) % quads;
+    const int d = chunk >> chunk_shift;
+    const int m = chunk & (chunks_per_channel - 1);
+    const int z = (d / kChannelsPerThread) & (quads - 1);
     // Logical words 4m..4m+3 sit in the aligned group m ^ (z / 4), word k at k ^ (z % 4).
     const uint4 w = *reinterpret_cast<const uint4*>(staged + d * quads + 4 * (m ^ (z >> 2)));
     const uint4 odd = (z & 1) ? make_uint4(w.y, w.x, w.w, w.z) : w;
@@ -220,7 +224,7 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   }
   if (!p.fp8_v) {
     auto* out = buffer<std::uint16_t>(p, p.layout.v_fp16) + (head * p.layout.k_pad + t.first) * D;
-#pragma unroll
+#pragma unroll 2
     for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
       if (!t.holds(i)) continue;
       float x[kChannelsPerThread];
@@ -282,6 +286,9 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   extern __shared__ __align__(16) unsigned char smem_bytes[];
   auto& smem = *reinterpret_cast<QuantizeSmem<D>*>(smem_bytes);
   TileScratch<D>& s = smem.scratch;
+  // The attention kernel may be scheduled now: its CTAs wait for this launch to finish before
+  // they read the workspace, and take the SMs this launch frees (launch_kernel.cuh).
+  allow_dependent_launch();
   const QuantizeGrid grid(p);
   std::int64_t cta = blockIdx.x;
   const int kind = cta < grid.q_ctas ? 0 : (cta < grid.q_ctas + grid.kv_ctas ? 1 : 2);
@@ -296,12 +303,12 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   const std::int64_t blocks = kind == 0 ? grid.q_blocks : grid.k_blocks;
   const std::int64_t first = (cta % ctas_per_head) * per_cta;
   const std::int64_t last = min(first + per_cta, blocks);
-  const StridedInput& in = kind == 0 ? p.q : (kind == 1 ? p.k : p.v);
+  const HeadRows in =
+      head_rows(kind == 0 ? p.q : (kind == 1 ? p.k : p.v), head / heads, head % heads);
   const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
   const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
   auto copy = [&](std::int64_t block) {
-    copy_tile<D>(in, head / heads, head % heads, block * rows, rows, len, p.vector_loads,
-                 smem.stages[(block - first) % 2]);
+    copy_tile<D>(in, block * rows, rows, len, p.vector_loads, smem.stages[(block - first) % 2]);
     commit_copies();
   };
   // The first tile's copies go out before the statistics (L2 reads that the tile does not need

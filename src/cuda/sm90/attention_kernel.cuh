@@ -7,6 +7,7 @@
 // a 1-CTA-per-SM register cap (__launch_bounds__(threads, 1)) so setmaxnreg is honoured.
 #pragma once
 
+#include "cuda/common/dependent_launch.hpp"
 #include "cuda/common/mbarrier.hpp"
 #include "cuda/common/tma.hpp"
 #include "cuda/sm90/consumer.hpp"
@@ -51,6 +52,9 @@ __global__ void __launch_bounds__((KernelTraits<kHeadDim, kConsumers>::kThreads)
     device::mbarrier_init_fence();
   }
   __syncthreads();
+  // Launched to overlap the pre-pass's tail (launch_kernel.cuh): everything above touched only
+  // shared memory and the parameters; the workspace and the output wait for the pre-pass.
+  wait_for_prerequisite_grid();
 
   if (warpgroup == 0) {
     set_register_count_decrease<kProducerRegisters>();

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/common/cuda_check.hpp"
+#include "cuda/common/dependent_launch.hpp"
 #include "cuda/sm90/attention_kernel.cuh"
 #include "cuda/sm90/launch_kernel.hpp"
 
@@ -21,9 +22,18 @@ Status launch_kernel(const TensorMaps& maps, const KernelParams& params, int cta
       attention_kernel<kHeadDim, kConsumers, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize,
       smem_bytes);
   if (Status s = cuda_status(opt_in, "cudaFuncSetAttribute(sm90 attention)"); !s.ok()) return s;
-  attention_kernel<kHeadDim, kConsumers, Out>
-      <<<ctas, Traits::kThreads, smem_bytes, stream>>>(maps, params);
-  return launch_status("sm90 attention kernel");
+  // Scheduled while the pre-pass finishes (dependent_launch.hpp): the CTAs set up their barriers
+  // and descriptors on the SMs the pre-pass frees, then wait for it to complete.
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(ctas));
+  config.blockDim = dim3(Traits::kThreads);
+  config.dynamicSmemBytes = smem_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute early{};
+  allow_early_start(&config, &early);
+  return cuda_status(
+      cudaLaunchKernelEx(&config, attention_kernel<kHeadDim, kConsumers, Out>, maps, params),
+      "sm90 attention kernel");
 }
 
 }  // namespace sageattn::cuda::sm90
