@@ -116,9 +116,11 @@ PrepassParams make_prepass_params(const core::AttentionProblem& problem,
   p.smooth_v = problem.smooth_v;
   p.fp8_v = problem.pv_precision == PVPrecision::kFp8Fp32Accum;
   p.want_lse = problem.lse != nullptr;
-  // The largest share per CTA that still gives at least half the CTA slots of the device work
-  // (at B=4 H=32 N=1k, 384 CTAs of 1024 rows in 396 slots beat 768 of 512): small problems get
-  // more, smaller CTAs. The block sizes (64, 128) divide every candidate.
+  // The largest share per CTA that still gives the launch one and a half waves of CTAs: small
+  // problems get more, smaller CTAs. A CTA runs its tiles one after the other, so in a single wave
+  // the launch lasts one CTA's chain: at B=4 H=32 N=1k, 768 CTAs of 512 rows beat 384 of 1024 by
+  // 6-7 % of the pre-pass (v10 in bench/NOTES.md); from 4k on, 1024 rows stay. The block sizes
+  // (64, 128) divide every candidate.
   int device = 0;
   int sms = 132;
   if (cudaGetDevice(&device) != cudaSuccess ||
@@ -129,7 +131,7 @@ PrepassParams make_prepass_params(const core::AttentionProblem& problem,
   const std::int64_t slots = static_cast<std::int64_t>(sms) * prepass::kQuantizeCtasPerSm;
   p.rows_per_cta = prepass::kMaxRowsPerCta;
   while (p.rows_per_cta > tile.block_q &&
-         2 * prepass::QuantizeGrid(layout, tile, p.rows_per_cta).ctas() < slots) {
+         2 * prepass::QuantizeGrid(layout, tile, p.rows_per_cta).ctas() < 3 * slots) {
     p.rows_per_cta /= 2;
   }
   return p;
