@@ -38,7 +38,8 @@ __device__ inline HeadRows head_rows(const StridedInput& in, std::int64_t b, std
 
 __device__ inline const std::uint16_t* token_row(const StridedInput& in, std::int64_t b,
                                                  std::int64_t h, std::int64_t n) {
-  return in.data + b * in.batch + h * in.head + n * in.token;
+  const HeadRows rows = head_rows(in, b, h);
+  return rows.first_row + n * rows.token;
 }
 
 // Eight 16-bit elements packed two to a register (an array of uint16_t takes one register each).

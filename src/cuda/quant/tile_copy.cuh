@@ -34,7 +34,7 @@ __device__ __forceinline__ void wait_copies() {
 }
 
 // Rows [first, first + rows) of a head into `tile`; rows at or past `len` become zero.
-// Issues the copies only (commit_copies closes the group); rows <= kMaxTileRows.
+// Issues the copies only (commit_copies closes the group).
 // A thread always copies the same 8 channels of every kRowsPerPass-th row, so its source address
 // is computed once and then advanced by a fixed stride: with the 64-bit address rebuilt per
 // 16-byte chunk (strides read from the parameters each time), the copy took 55 instructions per
