@@ -28,6 +28,14 @@ int default_consumers(const core::AttentionProblem& p) {
   return p.head_dim == 64 && (!p.causal || p.len_q >= 4096) ? 3 : 2;
 }
 
+// The instantiation for the output element type (bf16 or fp16).
+template <int kHeadDim, int kConsumers>
+Status launch_for_output(bool bf16, const TensorMaps& maps, const KernelParams& params, int ctas,
+                         cudaStream_t stream) {
+  return bf16 ? launch_kernel<kHeadDim, kConsumers, __nv_bfloat16>(maps, params, ctas, stream)
+              : launch_kernel<kHeadDim, kConsumers, __half>(maps, params, ctas, stream);
+}
+
 Status encode_maps(const QuantizedLayout& l, const void* workspace, int block_q,
                    TensorMaps* maps) {
   const auto d = static_cast<std::uint64_t>(l.head_dim);
@@ -132,15 +140,10 @@ Status launch_attention(const core::AttentionProblem& problem, const QuantizedLa
   const int ctas = std::min(params.work_tiles, sms);
   const bool bf16 = problem.dtype == DType::kBFloat16;
   if (problem.head_dim == 64 && consumers == 3) {
-    return bf16 ? launch_kernel<64, 3, __nv_bfloat16>(maps, params, ctas, stream)
-                : launch_kernel<64, 3, __half>(maps, params, ctas, stream);
+    return launch_for_output<64, 3>(bf16, maps, params, ctas, stream);
   }
-  if (problem.head_dim == 64) {
-    return bf16 ? launch_kernel<64, 2, __nv_bfloat16>(maps, params, ctas, stream)
-                : launch_kernel<64, 2, __half>(maps, params, ctas, stream);
-  }
-  return bf16 ? launch_kernel<128, 2, __nv_bfloat16>(maps, params, ctas, stream)
-              : launch_kernel<128, 2, __half>(maps, params, ctas, stream);
+  if (problem.head_dim == 64) return launch_for_output<64, 2>(bf16, maps, params, ctas, stream);
+  return launch_for_output<128, 2>(bf16, maps, params, ctas, stream);
 }
 
 }  // namespace sageattn::cuda::sm90
