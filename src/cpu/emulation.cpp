@@ -5,6 +5,8 @@
 //          (exp2 domain; masked and padded keys -inf). kNone: fp32 dot of fp16 values * log2 factor
 //   m'   = max(m, max s);  base = m' unless that is -inf (then 0, so exp2 never sees -inf - -inf)
 //   alpha = exp2(m - base);  p = exp2(s - base);  l = l * alpha + sum p        (all fp32)
+//        (kFp8Fp32Accum at tile.pv_row_sums_head_dim, the Hopper kernel at hd64: l adds up
+//        e4m3(p * kFp8PScale) / kFp8PScale, P as the PV mma reads it)
 //   PV   kFp8Fp32Accum : acc = sum_j e4m3(p_j * kFp8PScale) * v_fp8[j]  (fp32), O = O*alpha + acc
 //        kFp16Fp32Accum: O = O*alpha, then O += fp16(p_j) * v_fp16[j]   (fp32)
 //        kFp16Fp16Accum: acc16 = fp16(acc16 + sum over each 16-key chunk of fp16(p) * v (fp32)),
@@ -152,17 +154,20 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
   }
 }
 
-// P V of one tile into the row's accumulator, in the precision of the problem's PV mode.
-void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch,
-                   float alpha) {
+// P V of one tile into the row's accumulator, in the precision of the problem's PV mode. Returns
+// the sum of P as the mma reads it (e4m3 or fp16 values, in units of p).
+float accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch,
+                    float alpha) {
   const int dim = c.p.head_dim;
   const int keys = c.qi.tile.block_k;
   const float* v = c.kv.v_values.data() + tile_start * dim;
   const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
   float* p = scratch.p_operand.data();
+  float operand_sum = 0.0f;
   for (int j = 0; j < keys; ++j) {
     p[j] = fp8 ? e4m3_values()[quant::float_to_e4m3(scratch.s[at(j)] * quant::kFp8PScale)]
                : round_to_fp16(scratch.s[at(j)]);
+    operand_sum += p[j];
   }
   float* acc = scratch.acc.data();
   std::fill(acc, acc + dim, 0.0f);
@@ -185,6 +190,7 @@ void accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScr
       for (int d = 0; d < dim; ++d) r.o[d] *= alpha;
       add_weighted_rows(p, v, keys, dim, r.o);
   }
+  return fp8 ? operand_sum / quant::kFp8PScale : operand_sum;
 }
 
 void process_tile(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch) {
@@ -199,8 +205,10 @@ void process_tile(const BlockContext& c, RowState& r, Index tile_start, TileScra
     x = std::exp2(x - base);
     tile_sum += x;
   }
-  r.l = r.l * alpha + tile_sum;
-  accumulate_pv(c, r, tile_start, scratch, alpha);
+  const float operand_sum = accumulate_pv(c, r, tile_start, scratch, alpha);
+  const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
+  const bool sums_of_operand = fp8 && c.qi.tile.pv_row_sums_head_dim == c.p.head_dim;
+  r.l = r.l * alpha + (sums_of_operand ? operand_sum : tile_sum);
   r.m = m_new;
 }
 

@@ -3,7 +3,10 @@
 // quantized values: tight) and the fp64 reference (the method's quantization error).
 //
 // Emulation tolerances for every kernel: relative L1 <= 5e-3 and LSE within 2e-3 (tensor-core
-// summation order, ex2.approx and the fused s - max FFMA can flip a rare fp8 rounding of P).
+// summation order, ex2.approx and the fused s - max FFMA can flip a rare fp8 rounding of P). A
+// kernel that adds up l from the e4m3 P its P V reads (tile.pv_row_sums_head_dim) carries such a
+// flip into l too, one e4m3 step of that probability: its LSE gets 1e-2 (2.3e-3 measured at most
+// over the Sm90Kernel grid on H100; the output's tolerance stays).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -23,6 +26,7 @@ namespace sageattn::testing {
 
 inline constexpr double kEmulationRelL1 = 5e-3;
 inline constexpr double kEmulationLse = 2e-3;
+inline constexpr double kEmulationLseOperandSums = 1e-2;
 
 struct ReferenceBound {
   double relative_l1, cosine;
@@ -73,7 +77,8 @@ void check_kernel(HostProblem& host, int token_pad, quant::TileShape tile, Launc
   EXPECT_EQ(vs_emulation.non_finite, 0u);
   EXPECT_LE(vs_emulation.relative_l1, kEmulationRelL1);
   EXPECT_EQ(lse_mismatch, 0u) << "rows with -inf LSE differ";
-  EXPECT_LE(lse_diff, kEmulationLse);
+  EXPECT_LE(lse_diff, tile.pv_row_sums_head_dim == host.problem.head_dim ? kEmulationLseOperandSums
+                                                                         : kEmulationLse);
   EXPECT_LE(vs_reference.relative_l1, bound.relative_l1);
   EXPECT_GE(vs_reference.cosine_similarity, bound.cosine);
 }

@@ -187,6 +187,35 @@ TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
   }
 }
 
+// The Hopper kernel at hd64 adds up l from P as its fp8 P V wgmma reads it (quant::kTileSm90).
+// The output keeps its fp8 bound; the LSE moves by log(sum e4m3(p) / sum p), and since each p
+// rounds by at most half an e4m3 step (2^-4 of itself), by at most log1p(2^-4). With unquantized
+// Q K^T nothing else moves the LSE, so there the shift must show against the sm80 tile's.
+TEST(EmulationAccuracy, Hd64RowSumsOfTheFp8Operand) {
+  ASSERT_EQ(quant::kTileSm90.pv_row_sums_head_dim, 64);
+  auto rng = testing::seeded_rng();
+  ProblemSpec spec{.heads_q = 4,
+                   .heads_kv = 2,
+                   .len_q = 256,
+                   .len_kv = 256,
+                   .head_dim = 64,
+                   .pv_precision = PVPrecision::kFp8Fp32Accum};
+  ReferencedProblem rp(spec, rng);
+  const double e4m3_rounding = std::log1p(1.0 / 16);
+  for (QKQuant qk : {QKQuant::kInt8PerWarp, QKQuant::kNone}) {
+    rp.problem().qk_quant = qk;
+    const Accuracy fp32_sums = rp.emulate(quant::kTileSm80);
+    const Accuracy operand_sums = rp.emulate(quant::kTileSm90);
+    Bound bound = accuracy_bound(spec.family, qk, spec.pv_precision);
+    expect_within(qk == QKQuant::kNone ? "d64 none sm80" : "d64 warp sm80", fp32_sums, bound);
+    bound.max_lse_error += e4m3_rounding;
+    expect_within(qk == QKQuant::kNone ? "d64 none sm90" : "d64 warp sm90", operand_sums, bound);
+    if (qk == QKQuant::kNone) {
+      EXPECT_GT(operand_sums.lse_error, 10 * fp32_sums.lse_error);
+    }
+  }
+}
+
 // bf16 inputs: the reference sees the same bf16 values, so only the pipeline (and the bf16
 // rounding of the output, 2^-9 relative) separates them; the fp16 bounds hold.
 TEST(EmulationAccuracy, Bf16InputsStayWithinTheirFamilyBounds) {

@@ -33,11 +33,16 @@
   "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
   "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
   "%56, %57, %58, %59, %60, %61, %62, %63}"
+#define SAGE_WGMMA_ACC36                                                                        \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35}"
 #define SAGE_WGMMA_ACC32_OPERANDS(c, d)                                                         \
   c(d[0]), c(d[1]), c(d[2]), c(d[3]), c(d[4]), c(d[5]), c(d[6]), c(d[7]), c(d[8]), c(d[9]),     \
       c(d[10]), c(d[11]), c(d[12]), c(d[13]), c(d[14]), c(d[15]), c(d[16]), c(d[17]), c(d[18]), \
       c(d[19]), c(d[20]), c(d[21]), c(d[22]), c(d[23]), c(d[24]), c(d[25]), c(d[26]), c(d[27]), \
       c(d[28]), c(d[29]), c(d[30]), c(d[31])
+#define SAGE_WGMMA_ACC36_OPERANDS(c, d) \
+  SAGE_WGMMA_ACC32_OPERANDS(c, d), c(d[32]), c(d[33]), c(d[34]), c(d[35])
 #define SAGE_WGMMA_ACC64_OPERANDS(c, d)                                                         \
   c(d[0]), c(d[1]), c(d[2]), c(d[3]), c(d[4]), c(d[5]), c(d[6]), c(d[7]), c(d[8]), c(d[9]),     \
       c(d[10]), c(d[11]), c(d[12]), c(d[13]), c(d[14]), c(d[15]), c(d[16]), c(d[17]), c(d[18]), \
@@ -72,6 +77,12 @@ __device__ __forceinline__ std::uint64_t make_smem_descriptor(const void* smem, 
 __device__ __forceinline__ std::uint64_t advance_descriptor(std::uint64_t desc,
                                                             std::uint32_t bytes) {
   return desc + (bytes >> 4);
+}
+
+// Shared memory written by ordinary stores becomes visible to wgmma's operand reads (the async
+// proxy) only after this fence (and a barrier to the issuing warps).
+__device__ __forceinline__ void fence_shared_for_wgmma() {
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 }
 
 template <int kPending>
@@ -161,22 +172,23 @@ __device__ __forceinline__ void wgmma_e4m3_m64n128_k128(float (&d)[64], std::uin
       : "memory");
 }
 
-// D[64 x 64] (f32) = A[64 x 128] (e4m3, registers) * B[64 x 128]^T (e4m3, smem, K-major):
-// 4 k-steps. One commit group.
-__device__ __forceinline__ void wgmma_e4m3_m64n64_k128(float (&d)[32], std::uint32_t (&a)[4][4],
+// D[64 x 72] (f32) = A[64 x 128] (e4m3, registers) * B[72 x 128]^T (e4m3, smem, K-major):
+// 4 k-steps. One commit group. The hd64 P V: B is the stage's 64-row V^T tile and 8 rows of ones
+// (sm90/kernel_traits.hpp), so D's last 8 columns are the row sums of P as the tensor core read it.
+__device__ __forceinline__ void wgmma_e4m3_m64n72_k128(float (&d)[36], std::uint32_t (&a)[4][4],
                                                        const std::uint64_t (&desc_b)[4]) {
   asm volatile(
       "wgmma.fence.sync.aligned;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC32
-      ", {%32, %33, %34, %35}, %48, 0, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC32
-      ", {%36, %37, %38, %39}, %49, 1, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC32
-      ", {%40, %41, %42, %43}, %50, 1, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC32
-      ", {%44, %45, %46, %47}, %51, 1, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n72k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC36
+      ", {%36, %37, %38, %39}, %52, 0, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n72k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC36
+      ", {%40, %41, %42, %43}, %53, 1, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n72k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC36
+      ", {%44, %45, %46, %47}, %54, 1, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n72k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC36
+      ", {%48, %49, %50, %51}, %55, 1, 1, 1;\n"
       "wgmma.commit_group.sync.aligned;\n"
-      : SAGE_WGMMA_ACC32_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
+      : SAGE_WGMMA_ACC36_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
         "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
         "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
         "+r"(a[3][3])

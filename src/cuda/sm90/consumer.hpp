@@ -3,7 +3,8 @@
 //   P  = softmax     dequantised in registers (softmax.hpp), packed to e4m3 A fragments
 //   Ot = P V         FP8 wgmma m64nDk32, P from registers, V^T from shared memory, a fresh f32
 //                    accumulator per tile (the two-level accumulation: the tensor core's fp8
-//                    accumulate keeps fewer mantissa bits than fp32 over long sequences)
+//                    accumulate keeps fewer mantissa bits than fp32 over long sequences); at hd64
+//                    m64n72k32, whose last 8 columns are P's row sums (ones after V^T)
 //   O  = O * alpha + Ot   in fp32 registers (one FFMA per element)
 #pragma once
 
@@ -45,14 +46,17 @@ __device__ __forceinline__ void pv_descriptors(const std::uint8_t* v_tile,
   device::fence_registers(desc_b);
 }
 
-template <int kHeadDim>
+// P V (N = kPvColumns): D columns, plus at hd64 the row sums of P in the accumulator's last 4
+// registers, 2 per row, the thread's two ones columns of the row (kernel_traits.hpp).
+template <int kPvColumns>
 __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
                                         const std::uint64_t (&desc_b)[kPvSteps],
-                                        float (&acc)[kHeadDim / 2]) {
-  if constexpr (kHeadDim == 128) {
+                                        float (&acc)[kPvColumns / 2]) {
+  static_assert(kPvColumns == 128 || kPvColumns == 72, "P V chains: hd128, hd64 + row sums");
+  if constexpr (kPvColumns == 128) {
     device::wgmma_e4m3_m64n128_k128(acc, p_fp8, desc_b);
   } else {
-    device::wgmma_e4m3_m64n64_k128(acc, p_fp8, desc_b);
+    device::wgmma_e4m3_m64n72_k128(acc, p_fp8, desc_b);
   }
 }
 
@@ -116,7 +120,7 @@ __device__ __forceinline__ void consume(
     return device::make_smem_descriptor(smem.k[stage_of(tile)], Traits::kQkSwizzle,
                                         Traits::kQkGroupStride);
   };
-  OnlineSoftmax softmax;
+  OnlineSoftmax<Traits::kRowSumsFromPv> softmax;
   float o[kHeadDim / 2];
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.0f;
@@ -136,9 +140,9 @@ __device__ __forceinline__ void consume(
     const float qk_scale[2] = {q_scale * k_scale[0], q_scale * k_scale[1]};
     const int key_limit[2] = {row_limit[0] - key0, row_limit[1] - key0};
     if (key0 + kBlockK > w.unmasked_end) {
-      softmax.step<true>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+      softmax.template step<true>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
     } else {
-      softmax.step<false>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+      softmax.template step<false>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
     }
   };
 
@@ -146,9 +150,10 @@ __device__ __forceinline__ void consume(
                         static_cast<std::uint32_t>(work_index / Traits::kQBuffers) & 1);
 
   // The per-tile PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
-  float acc[kHeadDim / 2];
+  constexpr int kAccRegisters = Traits::kPvColumns / 2;
+  float acc[kAccRegisters];
 #pragma unroll
-  for (int i = 0; i < kHeadDim / 2; ++i) acc[i] = 0.0f;
+  for (int i = 0; i < kAccRegisters; ++i) acc[i] = 0.0f;
 
   const auto issue_qk = [&](int tile) {
     device::mbarrier_wait(&smem.k_full[stage_of(tile)], parity(tile));
@@ -159,9 +164,10 @@ __device__ __forceinline__ void consume(
     std::uint64_t desc_v[kPvSteps];
     pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
     device::mbarrier_wait(&smem.v_full[stage], parity(tile));
-    pv_gemm<kHeadDim>(p_fp8, desc_v, acc);
+    pv_gemm<Traits::kPvColumns>(p_fp8, desc_v, acc);
   };
-  // Once P V of `tile` is complete: its stage is released and O = O * alpha + acc.
+  // Once P V of `tile` is complete: its stage is released and O = O * alpha + acc (l too when
+  // its row sums come from P V).
   const auto fold_pv = [&](int tile) {
     device::fence_registers(acc);
 #pragma unroll
@@ -170,6 +176,8 @@ __device__ __forceinline__ void consume(
     if (lane == 0) device::mbarrier_arrive(&smem.kv_empty[stage_of(tile)]);
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
+    if constexpr (Traits::kRowSumsFromPv)
+      softmax.add_pv_row_sums(acc[kHeadDim / 2], acc[kHeadDim / 2 + 2], alpha);
   };
   // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers)
   // interleave one's softmax with the other's GEMMs. Issuing Q K^T of the next tile before waiting

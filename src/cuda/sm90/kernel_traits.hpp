@@ -9,6 +9,8 @@
 //   Q  [kBlockQ rows][D bytes]   row = query token;   swizzle width = D bytes (128B or 64B)
 //   K  [128 rows][D bytes]       row = key slot;      row r holds key key_of_slot(r) (below)
 //   Vt [D rows][128 bytes]       row = channel;       bytes = keys in natural order, 128B swizzle
+//        at hd64, + 8 rows of e4m3 ones after each stage's tile (kRowSumRows): P V's extra 8
+//        columns are the row sums of P (softmax.hpp)
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,13 @@ inline constexpr int kRowsPerConsumer = 64;  // one consumer warpgroup = one m64
 inline constexpr int kProducerRegisters = 24;
 inline constexpr int kKStep = 32;  // k of one 8-bit wgmma
 inline constexpr std::uint32_t kVGroupStride = 8 * kBlockK;  // bytes between 8-row groups of V^T
+// One more 8-row group of V^T whose bytes are all e4m3 1.0 (0x38): P V with N = D + 8 gives the
+// row sums of P in its last 8 columns. Used at the head dim kTile names (hd64): there it saves the
+// softmax an FADD per probability, 6-7 % of the kernel's time at 4k-16k on H100 (2 % slower at
+// causal 1k). At hd128 the m64n136 P V measured 4-10 % slower than m64n128 plus the FADDs: its
+// tensor pipe is twice as busy and the longer QGMMA cost more than the FADDs (bench/NOTES.md, v11).
+inline constexpr int kRowSumRows = 8;
+inline constexpr std::uint8_t kE4m3One = 0x38;
 
 // Consumer warpgroups per CTA: two, or three at hd64 only (three hd128 consumers would not fit
 // their accumulators in the register file). Checked at compile time and at launch.
@@ -73,7 +82,11 @@ struct KernelTraits {
   static constexpr std::uint32_t kQkGroupStride = 8 * kHeadDim;  // bytes between 8-row groups
   static constexpr int kQBytes = kBlockQ * kHeadDim;
   static constexpr int kKBytes = kBlockK * kHeadDim;
-  static constexpr int kVBytes = kHeadDim * kBlockK;
+  static constexpr int kVBytes = kHeadDim * kBlockK;  // what TMA writes into a V stage
+  static constexpr bool kRowSumsFromPv = kTile.pv_row_sums_head_dim == kHeadDim;
+  static constexpr int kOnesRows = kRowSumsFromPv ? kRowSumRows : 0;
+  static constexpr int kVStageBytes = kVBytes + kOnesRows * kBlockK;
+  static constexpr int kPvColumns = kHeadDim + kOnesRows;  // N of the P V wgmma
 
   // Offsets are multiples of 1024 bytes: the swizzle pattern repeats every 1024 bytes and the
   // wgmma descriptors assume a tile starts at phase 0.
@@ -83,7 +96,7 @@ struct KernelTraits {
   struct SharedStorage {
     alignas(1024) std::uint8_t q[kQBuffers][kQBytes];
     alignas(1024) std::uint8_t k[kStages][kKBytes];
-    alignas(1024) std::uint8_t v[kStages][kVBytes];
+    alignas(1024) std::uint8_t v[kStages][kVStageBytes];
     std::uint64_t q_full[kQBuffers];
     std::uint64_t q_empty[kQBuffers];
     std::uint64_t k_full[kStages];

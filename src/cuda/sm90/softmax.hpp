@@ -7,6 +7,10 @@
 // (here s - base is fused into one FFMA, see step()).
 // Here p is produced pre-multiplied by kFp8PScale (exp2(s - base + log2 448)), the value the
 // e4m3 conversion needs; the row sum l is kept in the same unit and divided out at the end.
+// With kSumsFromPv (hd64, kernel_traits.hpp) the softmax does not add up l: the P V wgmma
+// computes the row sums of P in the same pass as P V (8 columns of ones after V^T), so l sums P
+// as the tensor core read it and o = sum p v / l weights V by probabilities that add up to one
+// exactly (cpu/emulation.cpp follows). That removes one FADD per probability.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +51,9 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x + __shfl_xor_sync(0xFFFFFFFFu, x, 2);
 }
 
-// Running state of the thread's two rows. l is partial (this thread's keys only) until finish().
+// Running state of the thread's two rows. Summed here, l is partial (this thread's keys only)
+// until finish(); from the P V wgmma it is the whole row's.
+template <bool kSumsFromPv>
 struct OnlineSoftmax {
   float m[2] = {kNegInf, kNegInf};
   float l[2] = {0.0f, 0.0f};
@@ -105,7 +111,7 @@ struct OnlineSoftmax {
       const int j0 = (i / 4) & 1;
       float e = fast_exp2(fmaf(static_cast<float>(dot[i]), qk_scale[j0], neg_base[h]));
       if (kMasked && !visible(i)) e = 0.0f;
-      tile_sum[h][kk] += e;
+      if constexpr (!kSumsFromPv) tile_sum[h][kk] += e;
       return e;
     };
 #pragma unroll
@@ -122,17 +128,27 @@ struct OnlineSoftmax {
       }
     }
     static_assert(kPvSteps == 4, "the partial sums are added as a pairwise tree of four");
+    if constexpr (!kSumsFromPv) {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const float sum = (tile_sum[h][0] + tile_sum[h][1]) + (tile_sum[h][2] + tile_sum[h][3]);
-      l[h] = l[h] * alpha[h] + sum;
+      for (int h = 0; h < 2; ++h) {
+        const float sum = (tile_sum[h][0] + tile_sum[h][1]) + (tile_sum[h][2] + tile_sum[h][3]);
+        l[h] = l[h] * alpha[h] + sum;
+      }
     }
   }
 
-  // Row sums over the quad; returns them (in kFp8PScale units) for the epilogue.
+  // kSumsFromPv, once the tile's P V is complete: l = l * alpha + the tile's row sums of P (the P
+  // V accumulator's ones columns of row g and row g + 8).
+  __device__ __forceinline__ void add_pv_row_sums(float sum_g, float sum_g8,
+                                                  const float (&alpha)[2]) {
+    l[0] = fmaf(l[0], alpha[0], sum_g);
+    l[1] = fmaf(l[1], alpha[1], sum_g8);
+  }
+
+  // Row sums (in kFp8PScale units) for the epilogue.
   __device__ __forceinline__ void finish(float (&row_sum)[2]) const {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) row_sum[h] = quad_sum(l[h]);
+    for (int h = 0; h < 2; ++h) row_sum[h] = kSumsFromPv ? l[h] : quad_sum(l[h]);
   }
 };
 
