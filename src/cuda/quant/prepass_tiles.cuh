@@ -18,13 +18,25 @@ template <int D>
 __device__ __noinline__ void write_lse_shift(const PrepassParams& p, const TileScratch<D>& s,
                                              const std::uint16_t* stage, std::int64_t head,
                                              std::int64_t first, int rows) {
-  for (int r = threadIdx.x; r < rows && first + r < p.layout.len_q; r += kThreads) {
+  // A thread per row. The lanes' rows are 2 * D bytes apart, so the same channel of a warp's 32
+  // rows lies in one shared-memory bank (32-way conflicts); lane l reads channel t - l at step t
+  // instead, which spreads the warp's reads over the banks (2-way at most) and still sums each row
+  // in channel order. 31 extra steps per row.
+  const int lane = threadIdx.x % 32;
+  for (int warp_row = threadIdx.x - lane; warp_row < rows; warp_row += kThreads) {
+    const int r = warp_row + lane;
+    const bool live = r < rows && first + r < p.layout.len_q;
     double dot = 0.0;
-    for (int d = 0; d < D; ++d) {
-      dot += static_cast<double>(element_to_float(stage[r * D + d], p.bf16)) * s.k_mean[d];
+    for (int t = 0; t < D + 31; ++t) {
+      const int d = t - lane;
+      if (live && d >= 0 && d < D) {
+        dot += static_cast<double>(element_to_float(stage[r * D + d], p.bf16)) * s.k_mean[d];
+      }
     }
-    buffer<float>(p, p.layout.lse_shift)[head * p.layout.len_q + first + r] =
-        static_cast<float>(static_cast<double>(p.sm_scale) * dot);
+    if (live) {
+      buffer<float>(p, p.layout.lse_shift)[head * p.layout.len_q + first + r] =
+          static_cast<float>(static_cast<double>(p.sm_scale) * dot);
+    }
   }
 }
 
