@@ -1,5 +1,7 @@
 // emulate_attention: the attention main loop of the kernels, row by row, over the buffers of the
-// quantization pre-pass (emulation_stages.hpp). For each KV tile of tile.block_k keys:
+// quantization pre-pass (emulation_stages.hpp). For each step of tile.block_k keys (at
+// tile.paired_tiles_head_dim, the Hopper kernel at hd128, two tiles' 2 * block_k keys where both
+// need no mask for any row of the query block; step_keys):
 //
 //   s    = dequantize_logit(int32 dot of codes, q_scale_folded, k_scale) [+ q_mean_logits]
 //          (exp2 domain; masked and padded keys -inf). kNone: fp32 dot of fp16 values * log2 factor
@@ -41,6 +43,16 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int kMmaK16 = 16;  // keys per fp16 mma k-step: the fp16 accumulator's rounding interval
 
 std::size_t at(Index i) { return static_cast<std::size_t>(i); }
+
+// Keys in the online-softmax step that starts at `tile_start` (one row maximum, one rescale and
+// one P V accumulator each): the kernel's partition of a query block's keys, where keys
+// [0, unmasked_end) are visible to every row of the block. Two tiles at the paired head dim when
+// both lie below unmasked_end, else one (sm90/consumer.hpp).
+int step_keys(const quant::TileShape& tile, int head_dim, Index tile_start, Index unmasked_end) {
+  const bool paired = tile.paired_tiles_head_dim == head_dim &&
+                      tile_start + 2 * Index{tile.block_k} <= unmasked_end;
+  return paired ? 2 * tile.block_k : tile.block_k;
+}
 
 const std::array<float, 256>& e4m3_values() {
   static const std::array<float, 256> table = [] {
@@ -128,15 +140,15 @@ struct BlockContext {
 
 // Per-block scratch, allocated once rather than per (row, tile).
 struct TileScratch {
-  std::vector<float> s;          // [block_k] logits, then probabilities
-  std::vector<float> p_operand;  // [block_k] P as the PV mma reads it (e4m3 or fp16 values)
-  std::vector<float> acc;        // [D] the tile's PV accumulator
+  std::vector<float> s;          // [keys] logits, then probabilities (up to 2 * block_k)
+  std::vector<float> p_operand;  // [keys] P as the PV mma reads it (e4m3 or fp16 values)
+  std::vector<float> acc;        // [D] the step's PV accumulator
   std::vector<float> chunk;      // [D] one fp16 mma k-step (kFp16Fp16Accum)
 };
 
-void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, float* s) {
+void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, int keys, float* s) {
   const int dim = c.p.head_dim;
-  for (Index j = tile_start; j < tile_start + c.qi.tile.block_k; ++j) {
+  for (Index j = tile_start; j < tile_start + keys; ++j) {
     float& logit = s[j - tile_start];
     if (j >= r.key_limit) {
       logit = kNegInf;
@@ -154,12 +166,11 @@ void tile_logits(const BlockContext& c, const RowState& r, Index tile_start, flo
   }
 }
 
-// P V of one tile into the row's accumulator, in the precision of the problem's PV mode. Returns
+// P V of one step into the row's accumulator, in the precision of the problem's PV mode. Returns
 // the sum of P as the mma reads it (e4m3 or fp16 values, in units of p).
-float accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch,
-                    float alpha) {
+float accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, int keys,
+                    TileScratch& scratch, float alpha) {
   const int dim = c.p.head_dim;
-  const int keys = c.qi.tile.block_k;
   const float* v = c.kv.v_values.data() + tile_start * dim;
   const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
   float* p = scratch.p_operand.data();
@@ -193,19 +204,20 @@ float accumulate_pv(const BlockContext& c, RowState& r, Index tile_start, TileSc
   return fp8 ? operand_sum / quant::kFp8PScale : operand_sum;
 }
 
-void process_tile(const BlockContext& c, RowState& r, Index tile_start, TileScratch& scratch) {
-  std::vector<float>& s = scratch.s;
-  tile_logits(c, r, tile_start, s.data());
+void process_tile(const BlockContext& c, RowState& r, Index tile_start, int keys,
+                  TileScratch& scratch) {
+  float* s = scratch.s.data();
+  tile_logits(c, r, tile_start, keys, s);
   float m_new = r.m;
-  for (const float x : s) m_new = quant::max_nan(m_new, x);
+  for (int j = 0; j < keys; ++j) m_new = quant::max_nan(m_new, s[j]);
   const float base = m_new == kNegInf ? 0.0f : m_new;
   const float alpha = std::exp2(r.m - base);
   float tile_sum = 0.0f;
-  for (float& x : s) {
-    x = std::exp2(x - base);
-    tile_sum += x;
+  for (int j = 0; j < keys; ++j) {
+    s[j] = std::exp2(s[j] - base);
+    tile_sum += s[j];
   }
-  const float operand_sum = accumulate_pv(c, r, tile_start, scratch, alpha);
+  const float operand_sum = accumulate_pv(c, r, tile_start, keys, scratch, alpha);
   const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
   const bool sums_of_operand = fp8 && c.qi.tile.pv_row_sums_head_dim == c.p.head_dim;
   r.l = r.l * alpha + (sums_of_operand ? operand_sum : tile_sum);
@@ -268,13 +280,18 @@ void emulate_block(const BlockContext& c, const QueryBlock& blk) {
     last_tile_end = std::max(last_tile_end, row.key_limit);
   }
   // Tile-major like the kernel: each K/V tile stays in cache while every row of the block uses it.
-  TileScratch scratch{std::vector<float>(at(qi.tile.block_k)),
-                      std::vector<float>(at(qi.tile.block_k)), std::vector<float>(at(dim)),
-                      std::vector<float>(at(dim))};
-  for (Index tile_start = 0; tile_start < last_tile_end; tile_start += qi.tile.block_k) {
+  // Keys below the block's first row's limit are visible to all its rows (the limit grows with
+  // the row).
+  const Index unmasked_end = rows.empty() ? 0 : rows.front().key_limit;
+  const Index max_keys = 2 * Index{qi.tile.block_k};
+  TileScratch scratch{std::vector<float>(at(max_keys)), std::vector<float>(at(max_keys)),
+                      std::vector<float>(at(dim)), std::vector<float>(at(dim))};
+  for (Index tile_start = 0; tile_start < last_tile_end;) {
+    const int keys = step_keys(qi.tile, dim, tile_start, unmasked_end);
     for (RowState& row : rows) {
-      if (tile_start < row.key_limit) process_tile(c, row, tile_start, scratch);
+      if (tile_start < row.key_limit) process_tile(c, row, tile_start, keys, scratch);
     }
+    tile_start += keys;
   }
   std::vector<float> lse(at(blk.rows));
   for (Index r = 0; r < blk.rows; ++r) {

@@ -33,6 +33,10 @@ struct TileShape {
   // arithmetic choice that tells the kernel families apart: kept here so a tile shape names all
   // the CPU emulation needs to follow a kernel.
   int pv_row_sums_head_dim = 0;
+  // The head dim at which each online-softmax step spans two K/V tiles (2 * block_k keys: one row
+  // maximum, one rescale of O and one P V accumulator per two tiles); 0: at none. K scale groups
+  // stay per block_k tile. The Hopper kernel does it at hd128 (sm90/consumer.hpp).
+  int paired_tiles_head_dim = 0;
 };
 
 inline constexpr int kThreadRowGroups = 8;  // distinct l/4 row groups of an m16n8 fragment

@@ -216,6 +216,32 @@ TEST(EmulationAccuracy, Hd64RowSumsOfTheFp8Operand) {
   }
 }
 
+// The Hopper kernel at hd128 takes each softmax step over two K/V tiles where neither needs a mask
+// (quant::kTileSm90.paired_tiles_head_dim). Only the roundings move (the anchor m of a step, so
+// which e4m3 values P rounds to): both partitions stay within the fp8 bound, and with 3 tiles per
+// row (one pair, then one tile alone) and the causal mask (pairs below the diagonal only) the
+// paired partition must actually change the result.
+TEST(EmulationAccuracy, Hd128TwoTileSoftmaxSteps) {
+  ASSERT_EQ(quant::kTileSm90.paired_tiles_head_dim, 128);
+  quant::TileShape one_tile_steps = quant::kTileSm90;
+  one_tile_steps.paired_tiles_head_dim = 0;
+  auto rng = testing::seeded_rng();
+  for (bool causal : {false, true}) {
+    // The defaults: INT8 per-warp Q K^T, fp8 P V.
+    ProblemSpec spec{.heads_q = 4, .heads_kv = 2, .len_q = 384, .len_kv = 384, .head_dim = 128};
+    spec.causal = causal;
+    ReferencedProblem rp(spec, rng);
+    const Accuracy paired = rp.emulate(quant::kTileSm90);
+    const Accuracy single = rp.emulate(one_tile_steps);
+    const Bound bound = accuracy_bound(spec.family, spec.qk_quant, spec.pv_precision);
+    expect_within(causal ? "d128 causal two-tile steps" : "d128 two-tile steps", paired, bound);
+    expect_within(causal ? "d128 causal one-tile steps" : "d128 one-tile steps", single, bound);
+    EXPECT_NE(paired.out.relative_l1, single.out.relative_l1);
+    // The LSE is the same function of the logits either way; only the fp32 roundings of l differ.
+    EXPECT_NEAR(paired.lse_error, single.lse_error, 1e-3);
+  }
+}
+
 // bf16 inputs: the reference sees the same bf16 values, so only the pipeline (and the bf16
 // rounding of the output, 2^-9 relative) separates them; the fp16 bounds hold.
 TEST(EmulationAccuracy, Bf16InputsStayWithinTheirFamilyBounds) {

@@ -149,14 +149,15 @@ __device__ __forceinline__ void wgmma_s8_m64n128_k64(std::int32_t (&d)[64],
       : "memory");
 }
 
-// D[64 x 128] (f32) = A[64 x 128] (e4m3, registers) * B[128 x 128]^T (e4m3, smem, K-major):
-// 4 k-steps. One commit group.
+// D[64 x 128] (f32) = A[64 x 128] (e4m3, registers) * B[128 x 128]^T (e4m3, smem, K-major)
+// (+ D with kAccumulate): 4 k-steps. One commit group.
+template <bool kAccumulate>
 __device__ __forceinline__ void wgmma_e4m3_m64n128_k128(float (&d)[64], std::uint32_t (&a)[4][4],
                                                         const std::uint64_t (&desc_b)[4]) {
   asm volatile(
       "wgmma.fence.sync.aligned;\n"
       "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
-      ", {%64, %65, %66, %67}, %80, 0, 1, 1;\n"
+      ", {%64, %65, %66, %67}, %80, %84, 1, 1;\n"
       "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
       ", {%68, %69, %70, %71}, %81, 1, 1, 1;\n"
       "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
@@ -168,7 +169,7 @@ __device__ __forceinline__ void wgmma_e4m3_m64n128_k128(float (&d)[64], std::uin
         "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
         "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
         "+r"(a[3][3])
-      : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3])
+      : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3]), "n"(kAccumulate ? 1 : 0)
       : "memory");
 }
 

@@ -17,6 +17,12 @@
 
 namespace sageattn::cuda::sm90 {
 
+// The first row of a [tiles][n] array, as a [1][n] array (a one-tile softmax step).
+template <typename T, int kTiles, int kN>
+__device__ __forceinline__ T (&first_of(T (&a)[kTiles][kN]))[1][kN] {
+  return reinterpret_cast<T(&)[1][kN]>(a);
+}
+
 template <int kHeadDim>
 __device__ __forceinline__ void qk_gemm(std::uint64_t desc_q, std::uint64_t desc_k,
                                         std::int32_t (&s)[kSFragment]) {
@@ -47,14 +53,16 @@ __device__ __forceinline__ void pv_descriptors(const std::uint8_t* v_tile,
 }
 
 // P V (N = kPvColumns): D columns, plus at hd64 the row sums of P in the accumulator's last 4
-// registers, 2 per row, the thread's two ones columns of the row (kernel_traits.hpp).
-template <int kPvColumns>
+// registers, 2 per row, the thread's two ones columns of the row (kernel_traits.hpp). With
+// kAccumulate (a step's second tile) the product adds to acc.
+template <int kPvColumns, bool kAccumulate>
 __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
                                         const std::uint64_t (&desc_b)[kPvSteps],
                                         float (&acc)[kPvColumns / 2]) {
-  static_assert(kPvColumns == 128 || kPvColumns == 72, "P V chains: hd128, hd64 + row sums");
+  static_assert(kPvColumns == 128 || (kPvColumns == 72 && !kAccumulate),
+                "P V chains: hd128 (one or two tiles per step), hd64 + row sums");
   if constexpr (kPvColumns == 128) {
-    device::wgmma_e4m3_m64n128_k128(acc, p_fp8, desc_b);
+    device::wgmma_e4m3_m64n128_k128<kAccumulate>(acc, p_fp8, desc_b);
   } else {
     device::wgmma_e4m3_m64n72_k128(acc, p_fp8, desc_b);
   }
@@ -111,69 +119,113 @@ __device__ __forceinline__ void consume(
   const std::uint64_t desc_q =
       device::make_smem_descriptor(smem.q[q_buffer] + consumer * kRowsPerConsumer * kHeadDim,
                                    Traits::kQkSwizzle, Traits::kQkGroupStride);
-  // Ring slot and phase of the work tile's K/V tile `tile`.
-  const auto stage_of = [&](int tile) { return (kv_base + tile) % Traits::kStages; };
+  // Ring slot and phase of the work tile's K/V tile `tile` (unsigned: a mask and a shift).
+  const auto stage_of = [&](int tile) {
+    return static_cast<int>(static_cast<unsigned>(kv_base + tile) % Traits::kStages);
+  };
   const auto parity = [&](int tile) {
-    return static_cast<std::uint32_t>((kv_base + tile) / Traits::kStages) & 1;
+    return (static_cast<unsigned>(kv_base + tile) / Traits::kStages) & 1;
   };
   const auto desc_k = [&](int tile) {
     return device::make_smem_descriptor(smem.k[stage_of(tile)], Traits::kQkSwizzle,
                                         Traits::kQkGroupStride);
   };
+  constexpr int kStep = Traits::kTilesPerStep;
   OnlineSoftmax<Traits::kRowSumsFromPv> softmax;
   float o[kHeadDim / 2];
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.0f;
-  std::int32_t s[kSFragment];
-  std::uint32_t p_fp8[kPvSteps][4];
+  std::int32_t s[kStep][kSFragment];
+  std::uint32_t p_fp8[kStep][kPvSteps][4];
   float alpha[2];
-  // The K scales of the thread's two K scale groups (even / odd S column chunks) in `tile`.
-  const auto load_k_scales = [&](int tile, float (&k_scale)[2]) {
+  // The K scales of the thread's two K scale groups (even / odd S column chunks) of the tiles
+  // `tile` .. `tile` + `tiles` - 1.
+  const auto load_k_scales = [&](int tile, int tiles, auto& k_scale) {
 #pragma unroll
-    for (int j0 = 0; j0 < 2; ++j0) {
-      k_scale[j0] = k_scales[tile * k_groups_per_tile + k_group_in_tile[j0]];
+    for (int t = 0; t < kStep; ++t) {
+      if (t > 0 && t >= tiles) break;
+#pragma unroll
+      for (int j0 = 0; j0 < 2; ++j0) {
+        k_scale[t][j0] = k_scales[(tile + t) * k_groups_per_tile + k_group_in_tile[j0]];
+      }
     }
   };
-  // S of `tile` to P.
-  const auto softmax_step = [&](int tile, const float (&k_scale)[2]) {
+  // Tiles in the step that starts at `tile`: two at hd128 when both need no mask, else one (a
+  // masked step of two would run the masked softmax on a tile that needs none; pairs across the
+  // diagonal measured 5 % slower at causal 1k, NOTES v12).
+  const auto step_tiles = [&](int tile) {
+    return kStep > 1 && tile + 1 < w.kv_tiles && (tile + 2) * kBlockK <= w.unmasked_end ? 2 : 1;
+  };
+  // S of the step starting at `tile` to P. At hd128 a one-tile step takes the masked softmax
+  // even where its tile needs no mask (a causal tile just below the diagonal, or the last of an
+  // odd count): a third softmax body (one tile, unmasked) made ptxas spill an O register around
+  // every step's fold, and measured slower than the masked body on those few tiles (NOTES, v12).
+  const auto softmax_step = [&](int tile, int tiles, const float (&k_scale)[kStep][2]) {
+    if constexpr (kStep > 1) {
+      if (tiles > 1) {
+        const float qk_scale[2][2] = {{q_scale * k_scale[0][0], q_scale * k_scale[0][1]},
+                                      {q_scale * k_scale[1][0], q_scale * k_scale[1][1]}};
+        const int unused_limit[2][2] = {};
+        softmax.template step<false>(s, qk_scale, unused_limit, lane_t, p_fp8, alpha);
+        return;
+      }
+    }
     const int key0 = tile * kBlockK;
-    const float qk_scale[2] = {q_scale * k_scale[0], q_scale * k_scale[1]};
-    const int key_limit[2] = {row_limit[0] - key0, row_limit[1] - key0};
-    if (key0 + kBlockK > w.unmasked_end) {
-      softmax.template step<true>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+    const float qk_scale[1][2] = {{q_scale * k_scale[0][0], q_scale * k_scale[0][1]}};
+    const int key_limit[1][2] = {{row_limit[0] - key0, row_limit[1] - key0}};
+    if (kStep > 1 || key0 + kBlockK > w.unmasked_end) {
+      softmax.template step<true>(first_of(s), qk_scale, key_limit, lane_t, first_of(p_fp8), alpha);
     } else {
-      softmax.template step<false>(s, qk_scale, key_limit, lane_t, p_fp8, alpha);
+      softmax.template step<false>(first_of(s), qk_scale, key_limit, lane_t, first_of(p_fp8),
+                                   alpha);
     }
   };
 
   device::mbarrier_wait(&smem.q_full[q_buffer],
                         static_cast<std::uint32_t>(work_index / Traits::kQBuffers) & 1);
 
-  // The per-tile PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
+  // The per-step PV accumulator: an in/out operand of the wgmma chain (wgmma.hpp), so defined once.
   constexpr int kAccRegisters = Traits::kPvColumns / 2;
   float acc[kAccRegisters];
 #pragma unroll
   for (int i = 0; i < kAccRegisters; ++i) acc[i] = 0.0f;
 
-  const auto issue_qk = [&](int tile) {
+  const auto issue_qk = [&](int tile, std::int32_t (&s_tile)[kSFragment]) {
     device::mbarrier_wait(&smem.k_full[stage_of(tile)], parity(tile));
-    qk_gemm<kHeadDim>(desc_q, desc_k(tile), s);
+    qk_gemm<kHeadDim>(desc_q, desc_k(tile), s_tile);
   };
-  const auto issue_pv = [&](int tile) {
-    const int stage = stage_of(tile);
-    std::uint64_t desc_v[kPvSteps];
-    pv_descriptors<kHeadDim>(smem.v[stage], desc_v);
-    device::mbarrier_wait(&smem.v_full[stage], parity(tile));
-    pv_gemm<Traits::kPvColumns>(p_fp8, desc_v, acc);
+  // P V of the step's `tiles` tiles into acc. All V descriptors are computed before the first
+  // issue (wgmma.hpp).
+  const auto issue_pv = [&](int tile, int tiles) {
+    std::uint64_t desc_v[kStep][kPvSteps];
+#pragma unroll
+    for (int t = 0; t < kStep; ++t) pv_descriptors<kHeadDim>(smem.v[stage_of(tile + t)], desc_v[t]);
+    device::mbarrier_wait(&smem.v_full[stage_of(tile)], parity(tile));
+    pv_gemm<Traits::kPvColumns, false>(p_fp8[0], desc_v[0], acc);
+    if constexpr (kStep > 1) {
+      if (tiles > 1) {
+        device::mbarrier_wait(&smem.v_full[stage_of(tile + 1)], parity(tile + 1));
+        pv_gemm<Traits::kPvColumns, true>(p_fp8[1], desc_v[1], acc);
+      }
+    }
   };
-  // Once P V of `tile` is complete: its stage is released and O = O * alpha + acc (l too when
-  // its row sums come from P V).
-  const auto fold_pv = [&](int tile) {
+  // Once P V of the step is complete: its stages are released and O = O * alpha + acc (l too
+  // when its row sums come from P V).
+  const auto fold_pv = [&](int tile, int tiles) {
     device::fence_registers(acc);
 #pragma unroll
-    for (int kk = 0; kk < kPvSteps; ++kk) device::fence_registers(p_fp8[kk]);
+    for (int t = 0; t < kStep; ++t) {
+      if (t > 0 && t >= tiles) break;  // a one-tile step leaves the second P undefined
+#pragma unroll
+      for (int kk = 0; kk < kPvSteps; ++kk) device::fence_registers(p_fp8[t][kk]);
+    }
     __syncwarp();
-    if (lane == 0) device::mbarrier_arrive(&smem.kv_empty[stage_of(tile)]);
+    if (lane == 0) {
+#pragma unroll
+      for (int t = 0; t < kStep; ++t) {
+        if (t < tiles) device::mbarrier_arrive(&smem.kv_empty[stage_of(tile + t)]);
+      }
+    }
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
     if constexpr (Traits::kRowSumsFromPv)
@@ -183,21 +235,40 @@ __device__ __forceinline__ void consume(
   // interleave one's softmax with the other's GEMMs. Issuing Q K^T of the next tile before waiting
   // for P V (so it runs during the fold) measured 3-9% slower (bench/NOTES.md, v7): the
   // other warpgroup's GEMMs already fill that time.
-  // The K scales are read one tile ahead, right after the Q K^T issue. Read after the wgmma wait
-  // (a compiler barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile
-  // (ncu at N = 1k: a third of the stalls were on global loads).
-  float k_scale_next[2] = {};
-  if (w.kv_tiles > 0) load_k_scales(0, k_scale_next);
-  for (int tile = 0; tile < w.kv_tiles; ++tile) {
-    const float k_scale[2] = {k_scale_next[0], k_scale_next[1]};
-    issue_qk(tile);
-    if (tile + 1 < w.kv_tiles) load_k_scales(tile + 1, k_scale_next);
+  // A step of two tiles at hd128 halves the per-step costs that do not scale with its keys: the
+  // row maxima and their shuffles, alpha, the fold of O (64 FFMA), the waits and the barrier
+  // arrivals (bench/NOTES.md, v12). hd64's three consumers have no registers for a second S.
+  // The K scales are read right after the Q K^T issue. Read after the wgmma wait (a compiler
+  // barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile (ncu at
+  // N = 1k: a third of the stalls were on global loads). One-tile steps (hd64) read them one step
+  // ahead; two-tile steps read their own (two tiles' Q K^T hide the latency, and four prefetched
+  // values cost registers that the second S needs).
+  float k_scale_next[1][2] = {};
+  if (kStep == 1 && w.kv_tiles > 0) load_k_scales(0, 1, k_scale_next);
+  for (int tile = 0, tiles = 0; tile < w.kv_tiles; tile += tiles) {
+    tiles = step_tiles(tile);
+    float k_scale[kStep][2] = {};
+    if constexpr (kStep == 1) {
+      k_scale[0][0] = k_scale_next[0][0];
+      k_scale[0][1] = k_scale_next[0][1];
+    }
+    issue_qk(tile, s[0]);
+    if constexpr (kStep > 1) {
+      if (tiles > 1) issue_qk(tile + 1, s[1]);
+      load_k_scales(tile, tiles, k_scale);
+    } else if (tile + 1 < w.kv_tiles) {
+      load_k_scales(tile + 1, 1, k_scale_next);
+    }
     device::wgmma_wait<0>();
-    device::fence_registers(s);
-    softmax_step(tile, k_scale);
-    issue_pv(tile);
+#pragma unroll
+    for (int t = 0; t < kStep; ++t) {
+      if (t > 0 && t >= tiles) break;
+      device::fence_registers(s[t]);
+    }
+    softmax_step(tile, tiles, k_scale);
+    issue_pv(tile, tiles);
     device::wgmma_wait<0>();
-    fold_pv(tile);
+    fold_pv(tile, tiles);
   }
   // Q is read by Q K^T only: the producer may load the next work tile's Q during the epilogue.
   __syncwarp();

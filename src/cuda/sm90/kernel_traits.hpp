@@ -74,8 +74,11 @@ struct KernelTraits {
   // per-tile PV accumulators. 24 * 128 + 240 * 256 (two consumers) or 24 * 128 + 160 * 384 (three)
   // fits the 64K-register file.
   static constexpr int kConsumerRegisters = kConsumerWarpgroups == 3 ? 160 : 240;
-  // Two stages: three or four measured no faster with the sequential consumer loop (NOTES, v7).
-  static constexpr int kStages = 2;
+  // K/V tiles per softmax step: two at the head dim kTile names (hd128; consumer.hpp says why).
+  static constexpr int kTilesPerStep = kTile.paired_tiles_head_dim == kHeadDim ? 2 : 1;
+  // Two stages per step: the next step's tiles load while this one computes (more measured no
+  // faster with the sequential consumer loop, NOTES v7).
+  static constexpr int kStages = 2 * kTilesPerStep;
   // Q and K rows are kHeadDim bytes: the swizzle spans one row.
   static constexpr device::SmemSwizzle kQkSwizzle =
       kHeadDim == 128 ? device::SmemSwizzle::k128B : device::SmemSwizzle::k64B;

@@ -1,6 +1,6 @@
 // Online softmax of one K/V tile on the S = Q K^T accumulator fragment of a consumer thread, in
 // the exp2 domain (Q's scale carries sm_scale * log2 e). A thread holds two query rows (g, g+8 of
-// its warp's slab) and, per row, 32 of the tile's 128 keys (kernel_traits.hpp: key_of_slot).
+// its warp's slab) and, per row, 32 of each tile's 128 keys (kernel_traits.hpp: key_of_slot).
 //
 // The arithmetic follows cpu/emulation.cpp: s = dot * (q_scale * k_scale), masked keys -inf,
 // m' = max(m, max s), base = m' (0 if m' = -inf), alpha = exp2(m - base), p = exp2(s - base)
@@ -27,6 +27,22 @@ inline constexpr std::int32_t kMaskedDot = std::numeric_limits<std::int32_t>::mi
 inline constexpr float kLog2Fp8PScale = 8.807354922057604f;  // log2(448)
 inline constexpr int kSFragment = kBlockK / 2;               // S registers per thread (m64n128)
 inline constexpr int kPvSteps = kBlockK / kKStep;            // k-steps of the PV wgmma
+
+// S register i of lane l holds column c = 8 (i / 4) + 2 (l % 4) + (i & 1) (wgmma.hpp), which
+// holds key key_of_slot(c) = 4 (l % 4) + key_in_fragment(i) (kernel_traits.hpp).
+__host__ __device__ constexpr int key_in_fragment(int i) {
+  return (i & 1) + 2 * ((i / 4) & 1) + 16 * (i / 8);
+}
+constexpr bool key_in_fragment_matches_slots() {
+  for (int lane_t = 0; lane_t < 4; ++lane_t) {
+    for (int i = 0; i < kSFragment; ++i) {
+      if (key_of_slot(8 * (i / 4) + 2 * lane_t + (i & 1)) != 4 * lane_t + key_in_fragment(i))
+        return false;
+    }
+  }
+  return true;
+}
+static_assert(key_in_fragment_matches_slots());
 
 __device__ __forceinline__ float fast_exp2(float x) {
   float y;
@@ -58,12 +74,13 @@ struct OnlineSoftmax {
   float m[2] = {kNegInf, kNegInf};
   float l[2] = {0.0f, 0.0f};
 
-  // Consumes one tile's dot products: writes P = exp2(s - m' + log2 448) as the e4m3 A fragments
-  // of the PV wgmma, and alpha, the factor by which the running output must be rescaled. With
-  // kMasked, keys at or past key_limit[row half] (tile-local) are masked; only the tiles that
-  // cross the causal diagonal or the sequence end instantiate it.
+  // Consumes one step's dot products (kTiles K/V tiles: 2 at hd128, consumer.hpp): writes P =
+  // exp2(s - m' + log2 448) as the e4m3 A fragments of the PV wgmma, and alpha, the factor by
+  // which the running output must be rescaled. With kMasked, keys at or past key_limit[tile][row
+  // half] (tile-local) are masked; only the steps that cross the causal diagonal or the sequence
+  // end instantiate it. A step's second tile past the work tile's last has key_limit <= 0.
   //
-  // Cheaper than the emulation's literal order, with the same values up to one rounding: the tile
+  // Cheaper than the emulation's literal order, with the same values up to one rounding: the step
   // maximum is taken on the integer dots of each K scale group (scales are positive, so
   // max(dot) * scale is the largest s, bit for bit), and s - base is one FFMA on the exact dot.
   // The dot converts with one I2FP.F32.S32 (exact below 2^24; the largest INT8 dot of D = 128 is
@@ -73,65 +90,88 @@ struct OnlineSoftmax {
   //
   // A fragment of k-step kk: chunks J = 4kk..4kk+3; a[0]/a[2] row g from chunks (4kk, 4kk+1) /
   // (4kk+2, 4kk+3), a[1]/a[3] the same for row g+8 (S registers 4J+2, 4J+3).
-  template <bool kMasked>
-  __device__ __forceinline__ void step(const std::int32_t (&dot)[kSFragment],
-                                       const float (&qk_scale)[2], const int (&key_limit)[2],
-                                       int lane_t, std::uint32_t (&p_fp8)[kPvSteps][4],
+  template <bool kMasked, int kTiles>
+  __device__ __forceinline__ void step(const std::int32_t (&dot)[kTiles][kSFragment],
+                                       const float (&qk_scale)[kTiles][2],
+                                       const int (&key_limit)[kTiles][2], int lane_t,
+                                       std::uint32_t (&p_fp8)[kTiles][kPvSteps][4],
                                        float (&alpha)[2]) {
-    const auto visible = [&](int i) {
-      return !kMasked || key_of_slot(8 * (i / 4) + 2 * lane_t + (i & 1)) < key_limit[(i >> 1) & 1];
-    };
-    std::int32_t dot_max[2][2] = {{kMaskedDot, kMaskedDot}, {kMaskedDot, kMaskedDot}};
+    // S register i holds key 4 lane_t + key_in_fragment(i): the lane's part moves to the limit,
+    // so each test compares with a constant (no per-register key values held).
+    int lane_limit[kTiles][2];
 #pragma unroll
-    for (int i = 0; i < kSFragment; ++i) {
-      const int chunk = i / 4;  // 8-column chunk J; its parity j0 picks the K scale
-      const int h = (i >> 1) & 1;
-      dot_max[h][chunk & 1] = max(dot_max[h][chunk & 1], visible(i) ? dot[i] : kMaskedDot);
+    for (int t = 0; t < kTiles; ++t) {
+      lane_limit[t][0] = key_limit[t][0] - 4 * lane_t;
+      lane_limit[t][1] = key_limit[t][1] - 4 * lane_t;
+    }
+    const auto visible = [&](int t, int i) {
+      return !kMasked || key_in_fragment(i) < lane_limit[t][(i >> 1) & 1];
+    };
+    std::int32_t dot_max[kTiles][2][2];
+#pragma unroll
+    for (int t = 0; t < kTiles; ++t) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) dot_max[t][i / 2][i % 2] = kMaskedDot;
+#pragma unroll
+      for (int i = 0; i < kSFragment; ++i) {
+        const int chunk = i / 4;  // 8-column chunk J; its parity j0 picks the K scale
+        const int h = (i >> 1) & 1;
+        dot_max[t][h][chunk & 1] =
+            max(dot_max[t][h][chunk & 1], visible(t, i) ? dot[t][i] : kMaskedDot);
+      }
     }
     float neg_base[2];  // log2 448 - base
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      float tile_max = kNegInf;
+      float step_max = kNegInf;
 #pragma unroll
-      for (int j0 = 0; j0 < 2; ++j0) {
-        if (dot_max[h][j0] != kMaskedDot) {
-          tile_max = fmaxf(tile_max, static_cast<float>(dot_max[h][j0]) * qk_scale[j0]);
+      for (int t = 0; t < kTiles; ++t) {
+#pragma unroll
+        for (int j0 = 0; j0 < 2; ++j0) {
+          if (dot_max[t][h][j0] != kMaskedDot) {
+            step_max = fmaxf(step_max, static_cast<float>(dot_max[t][h][j0]) * qk_scale[t][j0]);
+          }
         }
       }
-      const float m_new = fmaxf(m[h], quad_max(tile_max));
+      const float m_new = fmaxf(m[h], quad_max(step_max));
       const float anchor = m_new == kNegInf ? 0.0f : m_new;
       alpha[h] = fast_exp2(m[h] - anchor);
       m[h] = m_new;
       neg_base[h] = kLog2Fp8PScale - anchor;
     }
-    // One partial row sum per k-step: four short FADD chains instead of one 32 long.
-    float tile_sum[2][kPvSteps] = {};
-    const auto p_of = [&](int i, int kk) {
+    // One partial row sum per tile: FADD chains of 32, where one of 32 per tile and k-step
+    // (v6) cost registers that the two-tile step's S needs.
+    float row_sum[2][kTiles] = {};
+    const auto p_of = [&](int t, int i) {
       const int h = (i >> 1) & 1;
       const int j0 = (i / 4) & 1;
-      float e = fast_exp2(fmaf(static_cast<float>(dot[i]), qk_scale[j0], neg_base[h]));
-      if (kMasked && !visible(i)) e = 0.0f;
-      if constexpr (!kSumsFromPv) tile_sum[h][kk] += e;
+      float e = fast_exp2(fmaf(static_cast<float>(dot[t][i]), qk_scale[t][j0], neg_base[h]));
+      if (kMasked && !visible(t, i)) e = 0.0f;
+      if constexpr (!kSumsFromPv) row_sum[h][t] += e;
       return e;
     };
 #pragma unroll
-    for (int kk = 0; kk < kPvSteps; ++kk) {
+    for (int t = 0; t < kTiles; ++t) {
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
+      for (int kk = 0; kk < kPvSteps; ++kk) {
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int j0 = 4 * (4 * kk + 2 * half) + 2 * h;
-          const int j1 = j0 + 4;
-          p_fp8[kk][2 * half + h] =
-              pack_e4m3x4(p_of(j0, kk), p_of(j0 + 1, kk), p_of(j1, kk), p_of(j1 + 1, kk));
+        for (int half = 0; half < 2; ++half) {
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int j0 = 4 * (4 * kk + 2 * half) + 2 * h;
+            const int j1 = j0 + 4;
+            p_fp8[t][kk][2 * half + h] =
+                pack_e4m3x4(p_of(t, j0), p_of(t, j0 + 1), p_of(t, j1), p_of(t, j1 + 1));
+          }
         }
       }
     }
-    static_assert(kPvSteps == 4, "the partial sums are added as a pairwise tree of four");
     if constexpr (!kSumsFromPv) {
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const float sum = (tile_sum[h][0] + tile_sum[h][1]) + (tile_sum[h][2] + tile_sum[h][3]);
+        float sum = row_sum[h][0];
+#pragma unroll
+        for (int t = 1; t < kTiles; ++t) sum += row_sum[h][t];
         l[h] = l[h] * alpha[h] + sum;
       }
     }
