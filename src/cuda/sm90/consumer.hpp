@@ -138,17 +138,23 @@ __device__ __forceinline__ void consume(
   std::int32_t s[kStep][kSFragment];
   std::uint32_t p_fp8[kStep][kPvSteps][4];
   float alpha[2];
-  // The K scales of the thread's two K scale groups (even / odd S column chunks) of the tiles
-  // `tile` .. `tile` + `tiles` - 1.
-  const auto load_k_scales = [&](int tile, int tiles, auto& k_scale) {
+  // Calls f(t) for the tiles t of a step of `tiles` tiles (unrolled over kStep; the first always).
+  const auto for_each_step_tile = [](int tiles, auto&& f) {
 #pragma unroll
     for (int t = 0; t < kStep; ++t) {
       if (t > 0 && t >= tiles) break;
+      f(t);
+    }
+  };
+  // The K scales of the thread's two K scale groups (even / odd S column chunks) of the tiles
+  // `tile` .. `tile` + `tiles` - 1.
+  const auto load_k_scales = [&](int tile, int tiles, auto& k_scale) {
+    for_each_step_tile(tiles, [&](int t) {
 #pragma unroll
       for (int j0 = 0; j0 < 2; ++j0) {
         k_scale[t][j0] = k_scales[(tile + t) * k_groups_per_tile + k_group_in_tile[j0]];
       }
-    }
+    });
   };
   // Tiles in the step that starts at `tile`: two at hd128 when both need no mask, else one (a
   // masked step of two would run the masked softmax on a tile that needs none; pairs across the
@@ -213,18 +219,16 @@ __device__ __forceinline__ void consume(
   // when its row sums come from P V).
   const auto fold_pv = [&](int tile, int tiles) {
     device::fence_registers(acc);
-#pragma unroll
-    for (int t = 0; t < kStep; ++t) {
-      if (t > 0 && t >= tiles) break;  // a one-tile step leaves the second P undefined
+    // (A one-tile step leaves the second P undefined: not fenced.)
+    for_each_step_tile(tiles, [&](int t) {
 #pragma unroll
       for (int kk = 0; kk < kPvSteps; ++kk) device::fence_registers(p_fp8[t][kk]);
-    }
+    });
     __syncwarp();
     if (lane == 0) {
-#pragma unroll
-      for (int t = 0; t < kStep; ++t) {
-        if (t < tiles) device::mbarrier_arrive(&smem.kv_empty[stage_of(tile + t)]);
-      }
+      for_each_step_tile(tiles, [&](int t) {
+        device::mbarrier_arrive(&smem.kv_empty[stage_of(tile + t)]);
+      });
     }
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
@@ -260,11 +264,7 @@ __device__ __forceinline__ void consume(
       load_k_scales(tile + 1, 1, k_scale_next);
     }
     device::wgmma_wait<0>();
-#pragma unroll
-    for (int t = 0; t < kStep; ++t) {
-      if (t > 0 && t >= tiles) break;
-      device::fence_registers(s[t]);
-    }
+    for_each_step_tile(tiles, [&](int t) { device::fence_registers(s[t]); });
     softmax_step(tile, tiles, k_scale);
     issue_pv(tile, tiles);
     device::wgmma_wait<0>();

@@ -71,7 +71,7 @@ struct KernelTraits {
   static constexpr int kThreads = kWarpgroupThreads * (1 + kConsumerWarpgroups);
   static constexpr int kConsumerWarps = kConsumerWarpgroups * kWarpgroupThreads / 32;
   // Register split after setmaxnreg: the producer needs a handful, the consumers hold the S, O and
-  // per-tile PV accumulators. 24 * 128 + 240 * 256 (two consumers) or 24 * 128 + 160 * 384 (three)
+  // per-step PV accumulators. 24 * 128 + 240 * 256 (two consumers) or 24 * 128 + 160 * 384 (three)
   // fits the 64K-register file.
   static constexpr int kConsumerRegisters = kConsumerWarpgroups == 3 ? 160 : 240;
   // K/V tiles per softmax step: two at the head dim kTile names (hd128; consumer.hpp says why).
