@@ -7,7 +7,7 @@
 //          (exp2 domain; masked and padded keys -inf). kNone: fp32 dot of fp16 values * log2 factor
 //   m'   = max(m, max s);  base = m' unless that is -inf (then 0, so exp2 never sees -inf - -inf)
 //   alpha = exp2(m - base);  p = exp2(s - base);  l = l * alpha + sum p        (all fp32)
-//        (kFp8Fp32Accum at tile.pv_row_sums_head_dim, the Hopper kernel at hd64: l adds up
+//        (kFp8Fp32Accum with tile.pv_row_sums, the Hopper kernel: l adds up
 //        e4m3(p * kFp8PScale) / kFp8PScale, P as the PV mma reads it)
 //   PV   kFp8Fp32Accum : acc = sum_j e4m3(p_j * kFp8PScale) * v_fp8[j]  (fp32), O = O*alpha + acc
 //        kFp16Fp32Accum: O = O*alpha, then O += fp16(p_j) * v_fp16[j]   (fp32)
@@ -219,7 +219,7 @@ void process_tile(const BlockContext& c, RowState& r, Index tile_start, int keys
   }
   const float operand_sum = accumulate_pv(c, r, tile_start, keys, scratch, alpha);
   const bool fp8 = c.p.pv_precision == PVPrecision::kFp8Fp32Accum;
-  const bool sums_of_operand = fp8 && c.qi.tile.pv_row_sums_head_dim == c.p.head_dim;
+  const bool sums_of_operand = fp8 && c.qi.tile.pv_row_sums;
   r.l = r.l * alpha + (sums_of_operand ? operand_sum : tile_sum);
   r.m = m_new;
 }

@@ -27,12 +27,12 @@ struct TileShape {
   int block_q;  // Q rows per CTA
   int warp_q;   // Q rows per warp slab
   int block_k;  // K/V tokens per main-loop step
-  // The head dim at which the kernel, with fp8 P V, adds up the softmax denominator l from P as the
-  // P V MMA reads it (e4m3) rather than from fp32 P; 0: at none. The Hopper kernel takes the row
-  // sums from its P V wgmma at hd64 (sm90/softmax.hpp). Not a token partition, but the one other
-  // arithmetic choice that tells the kernel families apart: kept here so a tile shape names all
-  // the CPU emulation needs to follow a kernel.
-  int pv_row_sums_head_dim = 0;
+  // Whether the kernel, with fp8 P V, adds up the softmax denominator l from P as the P V MMA reads
+  // it (e4m3) rather than from fp32 P. The Hopper kernel takes the row sums from its P V wgmma
+  // (sm90/softmax.hpp). Not a token partition, but the one other arithmetic choice that tells the
+  // kernel families apart: kept here so a tile shape names all the CPU emulation needs to follow
+  // a kernel.
+  bool pv_row_sums = false;
   // The head dim at which each online-softmax step spans two K/V tiles (2 * block_k keys: one row
   // maximum, one rescale of O and one P V accumulator per two tiles); 0: at none. K scale groups
   // stay per block_k tile. The Hopper kernel does it at hd128 (sm90/consumer.hpp).

@@ -25,14 +25,16 @@
 
 // The accumulator of an m64nN wgmma is N/2 registers per thread, bound to the asm operands
 // %0 .. %(N/2 - 1) in every instruction below; these macros spell that list once.
-#define SAGE_WGMMA_ACC32                                                                        \
-  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
 #define SAGE_WGMMA_ACC64                                                                        \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
   "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
   "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
   "%56, %57, %58, %59, %60, %61, %62, %63}"
+#define SAGE_WGMMA_ACC68                                                                        \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
+  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
+  "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67}"
 #define SAGE_WGMMA_ACC36                                                                        \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
   "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35}"
@@ -51,6 +53,8 @@
       c(d[37]), c(d[38]), c(d[39]), c(d[40]), c(d[41]), c(d[42]), c(d[43]), c(d[44]), c(d[45]), \
       c(d[46]), c(d[47]), c(d[48]), c(d[49]), c(d[50]), c(d[51]), c(d[52]), c(d[53]), c(d[54]), \
       c(d[55]), c(d[56]), c(d[57]), c(d[58]), c(d[59]), c(d[60]), c(d[61]), c(d[62]), c(d[63])
+#define SAGE_WGMMA_ACC68_OPERANDS(c, d) \
+  SAGE_WGMMA_ACC64_OPERANDS(c, d), c(d[64]), c(d[65]), c(d[66]), c(d[67])
 
 namespace sageattn::cuda::device {
 
@@ -149,30 +153,6 @@ __device__ __forceinline__ void wgmma_s8_m64n128_k64(std::int32_t (&d)[64],
       : "memory");
 }
 
-// D[64 x 128] (f32) = A[64 x 128] (e4m3, registers) * B[128 x 128]^T (e4m3, smem, K-major)
-// (+ D with kAccumulate): 4 k-steps. One commit group.
-template <bool kAccumulate>
-__device__ __forceinline__ void wgmma_e4m3_m64n128_k128(float (&d)[64], std::uint32_t (&a)[4][4],
-                                                        const std::uint64_t (&desc_b)[4]) {
-  asm volatile(
-      "wgmma.fence.sync.aligned;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
-      ", {%64, %65, %66, %67}, %80, %84, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
-      ", {%68, %69, %70, %71}, %81, 1, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
-      ", {%72, %73, %74, %75}, %82, 1, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC64
-      ", {%76, %77, %78, %79}, %83, 1, 1, 1;\n"
-      "wgmma.commit_group.sync.aligned;\n"
-      : SAGE_WGMMA_ACC64_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
-        "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
-        "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
-        "+r"(a[3][3])
-      : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3]), "n"(kAccumulate ? 1 : 0)
-      : "memory");
-}
-
 // D[64 x 72] (f32) = A[64 x 128] (e4m3, registers) * B[72 x 128]^T (e4m3, smem, K-major):
 // 4 k-steps. One commit group. The hd64 P V: B is the stage's 64-row V^T tile and 8 rows of ones
 // (sm90/kernel_traits.hpp), so D's last 8 columns are the row sums of P as the tensor core read it.
@@ -194,6 +174,31 @@ __device__ __forceinline__ void wgmma_e4m3_m64n72_k128(float (&d)[36], std::uint
         "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
         "+r"(a[3][3])
       : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3])
+      : "memory");
+}
+
+// D[64 x 136] (f32) = A[64 x 128] (e4m3, registers) * B[136 x 128]^T (e4m3, smem, K-major)
+// (+ D with kAccumulate): 4 k-steps. One commit group. The hd128 P V: B is the stage's 128-row V^T
+// tile and 8 rows of ones, so D's last 8 columns are the row sums of P (as at hd64).
+template <bool kAccumulate>
+__device__ __forceinline__ void wgmma_e4m3_m64n136_k128(float (&d)[68], std::uint32_t (&a)[4][4],
+                                                        const std::uint64_t (&desc_b)[4]) {
+  asm volatile(
+      "wgmma.fence.sync.aligned;\n"
+      "wgmma.mma_async.sync.aligned.m64n136k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC68
+      ", {%68, %69, %70, %71}, %84, %88, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n136k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC68
+      ", {%72, %73, %74, %75}, %85, 1, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n136k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC68
+      ", {%76, %77, %78, %79}, %86, 1, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n136k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC68
+      ", {%80, %81, %82, %83}, %87, 1, 1, 1;\n"
+      "wgmma.commit_group.sync.aligned;\n"
+      : SAGE_WGMMA_ACC68_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
+        "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
+        "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
+        "+r"(a[3][3])
+      : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3]), "n"(kAccumulate ? 1 : 0)
       : "memory");
 }
 

@@ -1,6 +1,7 @@
 // The Hopper SageAttention2 kernel: the composition of its stages.
 //   warpgroup 0     producer (producer.hpp): TMA loads of Q, K, V into the stage ring
-//   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue (1-3 at hd64)
+//   warpgroups 1-2  consumers (consumer.hpp): Q K^T, online softmax, P V, epilogue (1-3 at hd64),
+//                   taking turns at the tensor core (issue_turns.hpp)
 // The CTAs are persistent: each computes a sequence of work tiles (tile_scheduler.hpp), its
 // producer running ahead into the next work tile.
 // Registers move from the producer to the consumers with setmaxnreg; the kernel is compiled with
@@ -51,7 +52,7 @@ __global__ void __launch_bounds__((KernelTraits<kHeadDim, kConsumers>::kThreads)
     }
     device::mbarrier_init_fence();
   }
-  if constexpr (Traits::kRowSumsFromPv) {
+  {
     // The ones rows after each V stage (kernel_traits.hpp): TMA never writes them.
     constexpr int kOnesWords = kRowSumRows * kBlockK / 4;
     for (int i = threadIdx.x; i < Traits::kStages * kOnesWords; i += Traits::kThreads) {
@@ -71,11 +72,14 @@ __global__ void __launch_bounds__((KernelTraits<kHeadDim, kConsumers>::kThreads)
   } else {
     set_register_count_increase<Traits::kConsumerRegisters>();
     int kv_base = 0;
+    const IssueTurns<kConsumers> turns(warpgroup - 1);
+    turns.open();
     for_each_work_tile<Traits::kBlockQ>(p, [&](const WorkTile& work, int work_index) {
       consume<kHeadDim, kConsumers, Out>(p, work, smem, warpgroup - 1, thread, work_index,
                                          kv_base);
       kv_base += work.kv_tiles;
     });
+    turns.close();
   }
 }
 

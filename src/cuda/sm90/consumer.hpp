@@ -1,16 +1,17 @@
 // A consumer warpgroup: 64 query rows against every K/V tile of the work tile.
 //   S  = Q K^T       INT8 wgmma m64n128k32, Q and K from shared memory, s32 accumulator
 //   P  = softmax     dequantised in registers (softmax.hpp), packed to e4m3 A fragments
-//   Ot = P V         FP8 wgmma m64nDk32, P from registers, V^T from shared memory, a fresh f32
-//                    accumulator per tile (the two-level accumulation: the tensor core's fp8
-//                    accumulate keeps fewer mantissa bits than fp32 over long sequences); at hd64
-//                    m64n72k32, whose last 8 columns are P's row sums (ones after V^T)
+//   Ot = P V         FP8 wgmma m64n(D+8)k32, P from registers, V^T from shared memory, a fresh
+//                    f32 accumulator per softmax step (the two-level accumulation: the tensor
+//                    core's fp8 accumulate keeps fewer mantissa bits than fp32 over long
+//                    sequences); its last 8 columns are P's row sums (ones after V^T)
 //   O  = O * alpha + Ot   in fp32 registers (one FFMA per element)
 #pragma once
 
 #include "cuda/common/mbarrier.hpp"
 #include "cuda/common/wgmma.hpp"
 #include "cuda/sm90/epilogue.hpp"
+#include "cuda/sm90/issue_turns.hpp"
 #include "cuda/sm90/kernel_traits.hpp"
 #include "cuda/sm90/softmax.hpp"
 #include "cuda/sm90/tile_scheduler.hpp"
@@ -52,17 +53,17 @@ __device__ __forceinline__ void pv_descriptors(const std::uint8_t* v_tile,
   device::fence_registers(desc_b);
 }
 
-// P V (N = kPvColumns): D columns, plus at hd64 the row sums of P in the accumulator's last 4
+// P V (N = kPvColumns = D + 8): D columns, then the row sums of P in the accumulator's last 4
 // registers, 2 per row, the thread's two ones columns of the row (kernel_traits.hpp). With
 // kAccumulate (a step's second tile) the product adds to acc.
 template <int kPvColumns, bool kAccumulate>
 __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
                                         const std::uint64_t (&desc_b)[kPvSteps],
                                         float (&acc)[kPvColumns / 2]) {
-  static_assert(kPvColumns == 128 || (kPvColumns == 72 && !kAccumulate),
-                "P V chains: hd128 (one or two tiles per step), hd64 + row sums");
-  if constexpr (kPvColumns == 128) {
-    device::wgmma_e4m3_m64n128_k128<kAccumulate>(acc, p_fp8, desc_b);
+  static_assert(kPvColumns == 136 || (kPvColumns == 72 && !kAccumulate),
+                "P V chains with row sums: hd128 (one or two tiles per step), hd64 (one)");
+  if constexpr (kPvColumns == 136) {
+    device::wgmma_e4m3_m64n136_k128<kAccumulate>(acc, p_fp8, desc_b);
   } else {
     device::wgmma_e4m3_m64n72_k128(acc, p_fp8, desc_b);
   }
@@ -72,8 +73,8 @@ __device__ __forceinline__ void pv_gemm(std::uint32_t (&p_fp8)[kPvSteps][4],
 // and overlaps its softmax with that P V): at hd128 it needs S, the PV accumulator, O and two P
 // fragments live at once, over the 240 registers of a consumer thread. With the PV split into two
 // D/2 halves (a 32-register accumulator) it fits without spills, but measured +1% at hd128 16k
-// and 2-5% slower at hd64 and at 1k (bench/NOTES.md, v6): the two consumer warpgroups already
-// keep the tensor core fed, and what limits is the softmax's instruction count.
+// and 2-5% slower at hd64 and at 1k (bench/NOTES.md, v6). Instead the consumer warpgroups take
+// turns at the tensor core (issue_turns.hpp): one's softmax runs while another's GEMMs do.
 // `consumer` is the warpgroup's index among the consumers; `thread` its thread index (0..127).
 // `work_index` counts the work tiles this CTA computed before `w`, `kv_base` the K/V tiles it
 // consumed: they place `w` in the Q and K/V rings.
@@ -131,7 +132,7 @@ __device__ __forceinline__ void consume(
                                         Traits::kQkGroupStride);
   };
   constexpr int kStep = Traits::kTilesPerStep;
-  OnlineSoftmax<Traits::kRowSumsFromPv> softmax;
+  OnlineSoftmax softmax;
   float o[kHeadDim / 2];
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.0f;
@@ -215,8 +216,8 @@ __device__ __forceinline__ void consume(
       }
     }
   };
-  // Once P V of the step is complete: its stages are released and O = O * alpha + acc (l too
-  // when its row sums come from P V).
+  // Once P V of the step is complete: its stages are released, O = O * alpha + acc and
+  // l = l * alpha + the row sums of P.
   const auto fold_pv = [&](int tile, int tiles) {
     device::fence_registers(acc);
     // (A one-tile step leaves the second P undefined: not fenced.)
@@ -232,44 +233,51 @@ __device__ __forceinline__ void consume(
     }
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o[i] = fmaf(o[i], alpha[(i >> 1) & 1], acc[i]);
-    if constexpr (Traits::kRowSumsFromPv)
-      softmax.add_pv_row_sums(acc[kHeadDim / 2], acc[kHeadDim / 2 + 2], alpha);
+    softmax.add_pv_row_sums(acc[kHeadDim / 2], acc[kHeadDim / 2 + 2], alpha);
   };
-  // Each GEMM waits for its result; the two consumer warpgroups (and the warp schedulers)
-  // interleave one's softmax with the other's GEMMs. Issuing Q K^T of the next tile before waiting
-  // for P V (so it runs during the fold) measured 3-9% slower (bench/NOTES.md, v7): the
-  // other warpgroup's GEMMs already fill that time.
+  // A warpgroup's turn (issue_turns.hpp) is the P V of its previous step, the wait for it, the
+  // fold and the Q K^T issue of its next step; its softmax runs between turns, while the other
+  // consumers' GEMMs occupy the tensor core. Left to the warp schedulers, the warpgroups drifted
+  // into phase (a trace of one CTA at hd128 16k: their softmax overlapped half the time, sharing
+  // the exp2 unit while the tensor core idled): the turns measured 2-5 % faster at most shapes
+  // (bench/NOTES.md, v13). Issuing the next Q K^T before the wait for P V (so it runs during the
+  // fold) does not fit at hd128 (P, the PV accumulator, O and S live at once: ptxas serialises the
+  // wgmmas); one tile ahead measured 3-9 % slower in v7.
   // A step of two tiles at hd128 halves the per-step costs that do not scale with its keys: the
   // row maxima and their shuffles, alpha, the fold of O (64 FFMA), the waits and the barrier
   // arrivals (bench/NOTES.md, v12). hd64's three consumers have no registers for a second S.
-  // The K scales are read right after the Q K^T issue. Read after the wgmma wait (a compiler
-  // barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile (ncu at
-  // N = 1k: a third of the stalls were on global loads). One-tile steps (hd64) read them one step
-  // ahead; two-tile steps read their own (two tiles' Q K^T hide the latency, and four prefetched
-  // values cost registers that the second S needs).
-  float k_scale_next[1][2] = {};
-  if (kStep == 1 && w.kv_tiles > 0) load_k_scales(0, 1, k_scale_next);
+  // The K scales of a step are read right after its Q K^T issue: read after the wgmma wait (a
+  // compiler barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile
+  // (ncu at N = 1k: a third of the stalls were on global loads).
+  const IssueTurns<kConsumers> turns(consumer);
+  int previous_tiles = 0;  // of the step before `tile`
   for (int tile = 0, tiles = 0; tile < w.kv_tiles; tile += tiles) {
     tiles = step_tiles(tile);
     float k_scale[kStep][2] = {};
-    if constexpr (kStep == 1) {
-      k_scale[0][0] = k_scale_next[0][0];
-      k_scale[0][1] = k_scale_next[0][1];
+    turns.wait();
+    if (previous_tiles > 0) {
+      issue_pv(tile - previous_tiles, previous_tiles);
+      device::wgmma_wait<0>();
+      fold_pv(tile - previous_tiles, previous_tiles);
     }
     issue_qk(tile, s[0]);
     if constexpr (kStep > 1) {
       if (tiles > 1) issue_qk(tile + 1, s[1]);
-      load_k_scales(tile, tiles, k_scale);
-    } else if (tile + 1 < w.kv_tiles) {
-      load_k_scales(tile + 1, 1, k_scale_next);
     }
+    turns.pass();
+    load_k_scales(tile, tiles, k_scale);
     device::wgmma_wait<0>();
     for_each_step_tile(tiles, [&](int t) { device::fence_registers(s[t]); });
     softmax_step(tile, tiles, k_scale);
-    issue_pv(tile, tiles);
-    device::wgmma_wait<0>();
-    fold_pv(tile, tiles);
+    previous_tiles = tiles;
   }
+  turns.wait();
+  if (previous_tiles > 0) {
+    issue_pv(w.kv_tiles - previous_tiles, previous_tiles);
+    device::wgmma_wait<0>();
+    fold_pv(w.kv_tiles - previous_tiles, previous_tiles);
+  }
+  turns.pass();
   // Q is read by Q K^T only: the producer may load the next work tile's Q during the epilogue.
   __syncwarp();
   if (lane == 0) device::mbarrier_arrive(&smem.q_empty[q_buffer]);

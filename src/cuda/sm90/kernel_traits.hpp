@@ -9,8 +9,8 @@
 //   Q  [kBlockQ rows][D bytes]   row = query token;   swizzle width = D bytes (128B or 64B)
 //   K  [128 rows][D bytes]       row = key slot;      row r holds key key_of_slot(r) (below)
 //   Vt [D rows][128 bytes]       row = channel;       bytes = keys in natural order, 128B swizzle
-//        at hd64, + 8 rows of e4m3 ones after each stage's tile (kRowSumRows): P V's extra 8
-//        columns are the row sums of P (softmax.hpp)
+//        + 8 rows of e4m3 ones after each stage's tile (kRowSumRows): P V's extra 8 columns are
+//        the row sums of P (softmax.hpp)
 #pragma once
 
 #include <cstddef>
@@ -31,10 +31,10 @@ inline constexpr int kProducerRegisters = 24;
 inline constexpr int kKStep = 32;  // k of one 8-bit wgmma
 inline constexpr std::uint32_t kVGroupStride = 8 * kBlockK;  // bytes between 8-row groups of V^T
 // One more 8-row group of V^T whose bytes are all e4m3 1.0 (0x38): P V with N = D + 8 gives the
-// row sums of P in its last 8 columns. Used at the head dim kTile names (hd64): there it saves the
-// softmax an FADD per probability, 6-7 % of the kernel's time at 4k-16k on H100 (2 % slower at
-// causal 1k). At hd128 the m64n136 P V measured 4-10 % slower than m64n128 plus the FADDs: its
-// tensor pipe is twice as busy and the longer QGMMA cost more than the FADDs (bench/NOTES.md, v11).
+// row sums of P in its last 8 columns, which saves the softmax an FADD per probability. On H100:
+// hd64 -6 to -7 % of the kernel's time at 4k-16k (bench/NOTES.md, v11); hd128 -4 to -6 % once the
+// consumers take turns at the tensor core (v13; without the turns its longer P V on each
+// warpgroup's own critical path cost more than the FADDs, v11).
 inline constexpr int kRowSumRows = 8;
 inline constexpr std::uint8_t kE4m3One = 0x38;
 
@@ -86,10 +86,9 @@ struct KernelTraits {
   static constexpr int kQBytes = kBlockQ * kHeadDim;
   static constexpr int kKBytes = kBlockK * kHeadDim;
   static constexpr int kVBytes = kHeadDim * kBlockK;  // what TMA writes into a V stage
-  static constexpr bool kRowSumsFromPv = kTile.pv_row_sums_head_dim == kHeadDim;
-  static constexpr int kOnesRows = kRowSumsFromPv ? kRowSumRows : 0;
-  static constexpr int kVStageBytes = kVBytes + kOnesRows * kBlockK;
-  static constexpr int kPvColumns = kHeadDim + kOnesRows;  // N of the P V wgmma
+  static_assert(kTile.pv_row_sums, "the softmax takes l from the P V wgmma (softmax.hpp)");
+  static constexpr int kVStageBytes = kVBytes + kRowSumRows * kBlockK;
+  static constexpr int kPvColumns = kHeadDim + kRowSumRows;  // N of the P V wgmma
 
   // Offsets are multiples of 1024 bytes: the swizzle pattern repeats every 1024 bytes and the
   // wgmma descriptors assume a tile starts at phase 0.

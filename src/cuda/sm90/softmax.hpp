@@ -7,10 +7,10 @@
 // (here s - base is fused into one FFMA, see step()).
 // Here p is produced pre-multiplied by kFp8PScale (exp2(s - base + log2 448)), the value the
 // e4m3 conversion needs; the row sum l is kept in the same unit and divided out at the end.
-// With kSumsFromPv (hd64, kernel_traits.hpp) the softmax does not add up l: the P V wgmma
-// computes the row sums of P in the same pass as P V (8 columns of ones after V^T), so l sums P
-// as the tensor core read it and o = sum p v / l weights V by probabilities that add up to one
-// exactly (cpu/emulation.cpp follows). That removes one FADD per probability.
+// The softmax does not add up l: the P V wgmma computes the row sums of P in the same pass as P V
+// (8 columns of ones after V^T, kernel_traits.hpp), so l sums P as the tensor core read it and
+// o = sum p v / l weights V by probabilities that add up to one exactly (cpu/emulation.cpp
+// follows). That removes one FADD per probability.
 #pragma once
 
 #include <cstdint>
@@ -62,14 +62,8 @@ __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xFFFFFFFFu, x, 1));
   return fmaxf(x, __shfl_xor_sync(0xFFFFFFFFu, x, 2));
 }
-__device__ __forceinline__ float quad_sum(float x) {
-  x += __shfl_xor_sync(0xFFFFFFFFu, x, 1);
-  return x + __shfl_xor_sync(0xFFFFFFFFu, x, 2);
-}
 
-// Running state of the thread's two rows. Summed here, l is partial (this thread's keys only)
-// until finish(); from the P V wgmma it is the whole row's.
-template <bool kSumsFromPv>
+// Running state of the thread's two rows; l is the whole row's (from the P V wgmma).
 struct OnlineSoftmax {
   float m[2] = {kNegInf, kNegInf};
   float l[2] = {0.0f, 0.0f};
@@ -139,16 +133,11 @@ struct OnlineSoftmax {
       m[h] = m_new;
       neg_base[h] = kLog2Fp8PScale - anchor;
     }
-    // One partial row sum per tile: FADD chains of 32, where one of 32 per tile and k-step
-    // (v6) cost registers that the two-tile step's S needs.
-    float row_sum[2][kTiles] = {};
     const auto p_of = [&](int t, int i) {
       const int h = (i >> 1) & 1;
       const int j0 = (i / 4) & 1;
-      float e = fast_exp2(fmaf(static_cast<float>(dot[t][i]), qk_scale[t][j0], neg_base[h]));
-      if (kMasked && !visible(t, i)) e = 0.0f;
-      if constexpr (!kSumsFromPv) row_sum[h][t] += e;
-      return e;
+      const float e = fast_exp2(fmaf(static_cast<float>(dot[t][i]), qk_scale[t][j0], neg_base[h]));
+      return kMasked && !visible(t, i) ? 0.0f : e;
     };
 #pragma unroll
     for (int t = 0; t < kTiles; ++t) {
@@ -166,19 +155,10 @@ struct OnlineSoftmax {
         }
       }
     }
-    if constexpr (!kSumsFromPv) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float sum = row_sum[h][0];
-#pragma unroll
-        for (int t = 1; t < kTiles; ++t) sum += row_sum[h][t];
-        l[h] = l[h] * alpha[h] + sum;
-      }
-    }
   }
 
-  // kSumsFromPv, once the tile's P V is complete: l = l * alpha + the tile's row sums of P (the P
-  // V accumulator's ones columns of row g and row g + 8).
+  // Once the step's P V is complete: l = l * alpha + the step's row sums of P (the P V
+  // accumulator's ones columns of row g and row g + 8).
   __device__ __forceinline__ void add_pv_row_sums(float sum_g, float sum_g8,
                                                   const float (&alpha)[2]) {
     l[0] = fmaf(l[0], alpha[0], sum_g);
@@ -187,8 +167,8 @@ struct OnlineSoftmax {
 
   // Row sums (in kFp8PScale units) for the epilogue.
   __device__ __forceinline__ void finish(float (&row_sum)[2]) const {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) row_sum[h] = kSumsFromPv ? l[h] : quad_sum(l[h]);
+    row_sum[0] = l[0];
+    row_sum[1] = l[1];
   }
 };
 
