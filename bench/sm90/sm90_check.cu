@@ -376,17 +376,22 @@ int bench(int argc, char** argv) {
                                static_cast<std::size_t>(batch) * heads * s.d, 0.01f);
       CHECK_CUDA(cudaGetLastError());
     }
+    // SM90_CONSUMERS=2 or 3 forces the consumer warpgroups (0: the launch's default).
+    const char* forced = std::getenv("SM90_CONSUMERS");
+    const int consumers = forced != nullptr ? std::atoi(forced) : 0;
     for (int i = 0; i < 3; ++i)
-      check_status(cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr),
-                   "warm");
+      check_status(
+          cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr, consumers),
+          "warm");
     // Every launch between its own events, all queued before the first wait: the GPU runs them
     // back to back and the host's launch cost (tensor-map encoding) stays out of the times.
     std::vector<cudaEvent_t> events(2 * iterations);
     for (auto& e : events) CHECK_CUDA(cudaEventCreate(&e));
     for (int i = 0; i < iterations; ++i) {
       CHECK_CUDA(cudaEventRecord(events[2 * i]));
-      check_status(cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr),
-                   "launch");
+      check_status(
+          cuda::sm90::launch_attention(p, layout, workspaces[i % copies], nullptr, consumers),
+          "launch");
       CHECK_CUDA(cudaEventRecord(events[2 * i + 1]));
     }
     CHECK_CUDA(cudaEventSynchronize(events.back()));
