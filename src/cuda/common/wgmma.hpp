@@ -55,6 +55,11 @@
       c(d[55]), c(d[56]), c(d[57]), c(d[58]), c(d[59]), c(d[60]), c(d[61]), c(d[62]), c(d[63])
 #define SAGE_WGMMA_ACC68_OPERANDS(c, d) \
   SAGE_WGMMA_ACC64_OPERANDS(c, d), c(d[64]), c(d[65]), c(d[66]), c(d[67])
+// The 8-bit A fragments of a k128 chain from registers (4 k-steps x 4 registers), in/out operands.
+#define SAGE_WGMMA_A_FRAGMENT_OPERANDS(a)                                                       \
+  "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]), "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]),     \
+      "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]), "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), \
+      "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]), "+r"(a[3][3])
 
 namespace sageattn::cuda::device {
 
@@ -169,10 +174,7 @@ __device__ __forceinline__ void wgmma_e4m3_m64n72_k128(float (&d)[36], std::uint
       "wgmma.mma_async.sync.aligned.m64n72k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC36
       ", {%48, %49, %50, %51}, %55, 1, 1, 1;\n"
       "wgmma.commit_group.sync.aligned;\n"
-      : SAGE_WGMMA_ACC36_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
-        "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
-        "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
-        "+r"(a[3][3])
+      : SAGE_WGMMA_ACC36_OPERANDS("+f", d), SAGE_WGMMA_A_FRAGMENT_OPERANDS(a)
       : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3])
       : "memory");
 }
@@ -194,10 +196,7 @@ __device__ __forceinline__ void wgmma_e4m3_m64n136_k128(float (&d)[68], std::uin
       "wgmma.mma_async.sync.aligned.m64n136k32.f32.e4m3.e4m3 " SAGE_WGMMA_ACC68
       ", {%80, %81, %82, %83}, %87, 1, 1, 1;\n"
       "wgmma.commit_group.sync.aligned;\n"
-      : SAGE_WGMMA_ACC68_OPERANDS("+f", d), "+r"(a[0][0]), "+r"(a[0][1]), "+r"(a[0][2]),
-        "+r"(a[0][3]), "+r"(a[1][0]), "+r"(a[1][1]), "+r"(a[1][2]), "+r"(a[1][3]), "+r"(a[2][0]),
-        "+r"(a[2][1]), "+r"(a[2][2]), "+r"(a[2][3]), "+r"(a[3][0]), "+r"(a[3][1]), "+r"(a[3][2]),
-        "+r"(a[3][3])
+      : SAGE_WGMMA_ACC68_OPERANDS("+f", d), SAGE_WGMMA_A_FRAGMENT_OPERANDS(a)
       : "l"(desc_b[0]), "l"(desc_b[1]), "l"(desc_b[2]), "l"(desc_b[3]), "n"(kAccumulate ? 1 : 0)
       : "memory");
 }
