@@ -60,19 +60,16 @@ ImportedTensor from_capsule(nb::object capsule, const char* name) {
                            .c_str());
 }
 
-nb::object consumer_stream_argument(nb::handle object, std::uintptr_t stream,
-                                    ProducerStream producer_stream) {
+nb::object consumer_stream_argument(nb::handle object, std::uintptr_t stream) {
   const auto device = nb::cast<nb::tuple>(object.attr("__dlpack_device__")());
   // The protocol wants stream=None for every device but CUDA.
   if (nb::cast<int>(device[0]) != kDLPackDeviceCUDA) return nb::none();
-  if (producer_stream) return nb::int_(*producer_stream);
   return nb::int_(stream == 0 ? std::uintptr_t{1} : stream);
 }
 
 }  // namespace
 
-ImportedTensor import_tensor(nb::handle object, const char* name, std::uintptr_t stream,
-                             ProducerStream producer_stream) {
+ImportedTensor import_tensor(nb::handle object, const char* name, std::uintptr_t stream) {
   if (PyCapsule_CheckExact(object.ptr())) return from_capsule(nb::borrow(object), name);
   if (!nb::hasattr(object, "__dlpack__") || !nb::hasattr(object, "__dlpack_device__")) {
     throw nb::type_error((std::string(name) + ": " + python_type_name(object) +
@@ -80,7 +77,7 @@ ImportedTensor import_tensor(nb::handle object, const char* name, std::uintptr_t
                           "as a torch tensor or a numpy, cupy or jax array)")
                              .c_str());
   }
-  const nb::object stream_argument = consumer_stream_argument(object, stream, producer_stream);
+  const nb::object stream_argument = consumer_stream_argument(object, stream);
   nb::object capsule;
   try {
     capsule = object.attr("__dlpack__")(nb::arg("stream") = stream_argument,

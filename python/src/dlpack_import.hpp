@@ -5,7 +5,6 @@
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
-#include <optional>
 
 #include "sageattn/sageattn.h"
 
@@ -27,14 +26,10 @@ class ImportedTensor {
   bool read_only_;
 };
 
-// The DLPack protocol's consumer stream for CUDA producers: the producer orders its pending work on
-// the array before this stream. nullopt: derive it from the stream the call runs on (0, the legacy
-// default stream, is spelled 1 in the protocol); -1: the caller asks for no synchronization.
-using ProducerStream = std::optional<std::int64_t>;
-
 // Throws nanobind::type_error when `object` is neither an array with __dlpack__ nor a capsule;
-// `name` prefixes the message ("q: ...").
-ImportedTensor import_tensor(nanobind::handle object, const char* name, std::uintptr_t stream,
-                             ProducerStream producer_stream);
+// `name` prefixes the message ("q: ..."). A CUDA producer orders its pending work on the array
+// before `stream` (the DLPack protocol's consumer stream; 0, the legacy default stream, is spelled
+// 1 there). A capsule is taken as it is: its producer has already done what ordering it needs.
+ImportedTensor import_tensor(nanobind::handle object, const char* name, std::uintptr_t stream);
 
 }  // namespace sageattn::python

@@ -15,7 +15,6 @@
 namespace nb = nanobind;
 using sageattn::python::import_tensor;
 using sageattn::python::ImportedTensor;
-using sageattn::python::ProducerStream;
 
 namespace {
 
@@ -55,16 +54,13 @@ struct Inputs {
   ImportedTensor q, k, v;
 };
 
-Inputs import_inputs(nb::handle q, nb::handle k, nb::handle v, std::uintptr_t stream,
-                     ProducerStream producer_stream) {
-  return {import_tensor(q, "q", stream, producer_stream),
-          import_tensor(k, "k", stream, producer_stream),
-          import_tensor(v, "v", stream, producer_stream)};
+Inputs import_inputs(nb::handle q, nb::handle k, nb::handle v, std::uintptr_t stream) {
+  return {import_tensor(q, "q", stream), import_tensor(k, "k", stream),
+          import_tensor(v, "v", stream)};
 }
 
-ImportedTensor import_output(nb::handle object, const char* name, std::uintptr_t stream,
-                             ProducerStream producer_stream) {
-  ImportedTensor tensor = import_tensor(object, name, stream, producer_stream);
+ImportedTensor import_output(nb::handle object, const char* name, std::uintptr_t stream) {
+  ImportedTensor tensor = import_tensor(object, name, stream);
   if (tensor.read_only()) {
     throw nb::value_error((std::string(name) + ": the array is read-only").c_str());
   }
@@ -81,8 +77,7 @@ struct WorkspaceBuffer {
 };
 
 WorkspaceBuffer import_workspace(nb::handle workspace, const Inputs& inputs,
-                                 const sageattn_options& options, std::uintptr_t stream,
-                                 ProducerStream producer_stream) {
+                                 const sageattn_options& options, std::uintptr_t stream) {
   WorkspaceBuffer buffer;
   nb::object array = nb::borrow(workspace);
   if (PyCallable_Check(workspace.ptr())) {
@@ -93,7 +88,7 @@ WorkspaceBuffer import_workspace(nb::handle workspace, const Inputs& inputs,
     array = workspace(needed);
   }
   if (array.is_none()) return buffer;
-  buffer.tensor = import_output(array, "workspace", stream, producer_stream);
+  buffer.tensor = import_output(array, "workspace", stream);
   const DLTensor* tensor = buffer.tensor->get();
   if (tensor->ndim != 1 || tensor->dtype.bits != 8 || tensor->dtype.lanes != 1 ||
       (tensor->strides != nullptr && tensor->strides[0] != 1)) {
@@ -105,14 +100,12 @@ WorkspaceBuffer import_workspace(nb::handle workspace, const Inputs& inputs,
 }
 
 void forward(nb::handle q, nb::handle k, nb::handle v, nb::handle out, nb::handle lse,
-             const sageattn_options& options, nb::handle workspace, std::uintptr_t stream,
-             ProducerStream producer_stream) {
-  const Inputs inputs = import_inputs(q, k, v, stream, producer_stream);
-  const ImportedTensor out_tensor = import_output(out, "out", stream, producer_stream);
+             const sageattn_options& options, nb::handle workspace, std::uintptr_t stream) {
+  const Inputs inputs = import_inputs(q, k, v, stream);
+  const ImportedTensor out_tensor = import_output(out, "out", stream);
   std::optional<ImportedTensor> lse_tensor;
-  if (!lse.is_none()) lse_tensor = import_output(lse, "lse", stream, producer_stream);
-  const WorkspaceBuffer workspace_buffer =
-      import_workspace(workspace, inputs, options, stream, producer_stream);
+  if (!lse.is_none()) lse_tensor = import_output(lse, "lse", stream);
+  const WorkspaceBuffer workspace_buffer = import_workspace(workspace, inputs, options, stream);
   sageattn_status status;
   {
     // The CPU backends take long and run their own threads; CUDA calls only enqueue work.
@@ -149,11 +142,10 @@ NB_MODULE(_sageattn, m) {
 
   m.def("forward", &forward, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("out"),
         nb::arg("lse").none(), nb::arg("options"), nb::arg("workspace").none() = nb::none(),
-        nb::arg("stream") = 0, nb::arg("producer_stream").none() = nb::none(),
+        nb::arg("stream") = 0,
         "Attention of q, k, v into out (and lse) on `stream` (a cudaStream_t as int; ignored on "
-        "the CPU). workspace: None (the library allocates it), a uint8 array, or a callable that "
-        "returns one of the byte count it is given. producer_stream: the DLPack consumer stream "
-        "passed to CUDA producers' "
-        "__dlpack__ (None: derived from stream; -1: no synchronization).");
+        "the CPU). Arrays are DLPack producers (ordered before `stream`) or DLPack capsules (taken "
+        "as they are). workspace: None (the library allocates it), a uint8 array or capsule, or a "
+        "callable that returns one of the byte count it is given.");
   m.def("version", &sageattn_version, "The C library's version string.");
 }
