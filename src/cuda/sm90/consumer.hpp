@@ -250,16 +250,18 @@ __device__ __forceinline__ void consume(
   // compiler barrier), their L1 or L2 latency stood between Q K^T and the softmax of every tile
   // (ncu at N = 1k: a third of the stalls were on global loads).
   const IssueTurns<kConsumers> turns(consumer);
+  // P V of the step of `tiles` tiles that ends before `end`, then its fold.
+  const auto finish_step = [&](int end, int tiles) {
+    issue_pv(end - tiles, tiles);
+    device::wgmma_wait<0>();
+    fold_pv(end - tiles, tiles);
+  };
   int previous_tiles = 0;  // of the step before `tile`
   for (int tile = 0, tiles = 0; tile < w.kv_tiles; tile += tiles) {
     tiles = step_tiles(tile);
     float k_scale[kStep][2] = {};
     turns.wait();
-    if (previous_tiles > 0) {
-      issue_pv(tile - previous_tiles, previous_tiles);
-      device::wgmma_wait<0>();
-      fold_pv(tile - previous_tiles, previous_tiles);
-    }
+    if (previous_tiles > 0) finish_step(tile, previous_tiles);
     issue_qk(tile, s[0]);
     if constexpr (kStep > 1) {
       if (tiles > 1) issue_qk(tile + 1, s[1]);
@@ -272,11 +274,7 @@ __device__ __forceinline__ void consume(
     previous_tiles = tiles;
   }
   turns.wait();
-  if (previous_tiles > 0) {
-    issue_pv(w.kv_tiles - previous_tiles, previous_tiles);
-    device::wgmma_wait<0>();
-    fold_pv(w.kv_tiles - previous_tiles, previous_tiles);
-  }
+  if (previous_tiles > 0) finish_step(w.kv_tiles, previous_tiles);
   turns.pass();
   // Q is read by Q K^T only: the producer may load the next work tile's Q during the epilogue.
   __syncwarp();
