@@ -52,15 +52,13 @@ __global__ void __launch_bounds__((KernelTraits<kHeadDim, kConsumers>::kThreads)
     }
     device::mbarrier_init_fence();
   }
-  {
-    // The ones rows after each V stage (kernel_traits.hpp): TMA never writes them.
-    constexpr int kOnesWords = kRowSumRows * kBlockK / 4;
-    for (int i = threadIdx.x; i < Traits::kStages * kOnesWords; i += Traits::kThreads) {
-      auto* ones = reinterpret_cast<std::uint32_t*>(smem.v[i / kOnesWords] + Traits::kVBytes);
-      ones[i % kOnesWords] = 0x01010101u * kE4m3One;
-    }
-    device::fence_shared_for_wgmma();
+  // The ones rows after each V stage (kernel_traits.hpp): TMA never writes them.
+  constexpr int kOnesWords = kRowSumRows * kBlockK / 4;
+  for (int i = threadIdx.x; i < Traits::kStages * kOnesWords; i += Traits::kThreads) {
+    auto* ones = reinterpret_cast<std::uint32_t*>(smem.v[i / kOnesWords] + Traits::kVBytes);
+    ones[i % kOnesWords] = 0x01010101u * kE4m3One;
   }
+  device::fence_shared_for_wgmma();
   __syncthreads();
   // Launched to overlap the pre-pass's tail (launch_kernel.cuh): everything above touched only
   // shared memory and the parameters; the workspace and the output wait for the pre-pass.

@@ -36,8 +36,7 @@ template <int kHeadDim, typename Out, typename Softmax>
 __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int kv_head,
                                            const int (&rows)[2], const Softmax& softmax,
                                            const float (&o)[kHeadDim / 2], int lane_t) {
-  float row_sum[2];
-  softmax.finish(row_sum);
+  const float(&row_sum)[2] = softmax.l;  // in kFp8PScale units
   const int batch = head / p.heads_q;
   const int head_q = head % p.heads_q;
   // The thread's channel scales and means, all read before the first store: the compiler may not

@@ -164,12 +164,6 @@ struct OnlineSoftmax {
     l[0] = fmaf(l[0], alpha[0], sum_g);
     l[1] = fmaf(l[1], alpha[1], sum_g8);
   }
-
-  // Row sums (in kFp8PScale units) for the epilogue.
-  __device__ __forceinline__ void finish(float (&row_sum)[2]) const {
-    row_sum[0] = l[0];
-    row_sum[1] = l[1];
-  }
 };
 
 }  // namespace sageattn::cuda::sm90
