@@ -19,13 +19,13 @@ namespace {
 
 bool even(std::int64_t x) { return x % 2 == 0; }
 
-// Consumer warpgroups per CTA: three at hd64 (192-row query tiles), except causal problems under
-// 4k queries, and two at hd128. Measured on H100 at B=4 H=32 (bench/NOTES.md, v8): three run
-// hd64 non-causal 12-15 % faster at 1k-16k and causal 3 % faster at 16k, level at 4k, but causal
-// 13 % slower at 1k, where a 192-row tile computes more of the masked triangle and the last tile
-// of each head is two-thirds padding.
+// Consumer warpgroups per CTA: three at hd64 (192-row query tiles), except causal problems of at
+// most 1k queries, and two at hd128. Measured on H100 at B=4 H=32 (bench/NOTES.md, v8 and v13):
+// three run hd64 non-causal 12-15 % faster at 1k-16k and causal 8-17 % faster from 1.5k to 4k
+// queries, but causal 4 % slower at 1k (v8: 13 %), where a 192-row tile computes more of the
+// masked triangle and the last tile of each head is two-thirds padding.
 int default_consumers(const core::AttentionProblem& p) {
-  return p.head_dim == 64 && (!p.causal || p.len_q >= 4096) ? 3 : 2;
+  return p.head_dim == 64 && (!p.causal || p.len_q > 1024) ? 3 : 2;
 }
 
 // The instantiation for the output element type (bf16 or fp16).
