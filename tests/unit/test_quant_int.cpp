@@ -16,11 +16,11 @@
 namespace sageattn::quant {
 namespace {
 
-// Codes are rint(x * inv) with inv = fl(qmax / amax): against the exact x / scale (scale =
-// fl(amax / qmax)) that is three fp32 roundings, relative 3 * 2^-24 on a quotient <= qmax (1 +
-// 2^-23), 2.3e-5 for qmax 127, which can move a quotient just past a .5 tie; the bound is
-// scale/2 plus that, in units of the scale.
-constexpr double kRoundingSlack = 3.0 * 128.0 / (1 << 24);
+// Codes are rint(x * inv) of the exact product with inv = fl(qmax / amax): against the exact
+// x / scale (scale = fl(amax / qmax)) that is two fp32 roundings, relative 2 * 2^-24 on a
+// quotient <= qmax (1 + 2^-23), 1.6e-5 for qmax 127, which can move a quotient just past a .5
+// tie; the bound is scale/2 plus that, in units of the scale.
+constexpr double kRoundingSlack = 2.0 * 128.0 / (1 << 24);
 
 TEST(IntQuant, ErrorIsAtMostHalfAScaleAndCodesStayInRange) {
   auto rng = testing::seeded_rng();
@@ -55,6 +55,29 @@ TEST(IntQuant, ZeroScaleGivesZeroCodesAndTiesRoundToEven) {
   EXPECT_EQ(quantize_symmetric(-2.5f, 1.0f, kInt8Max), -2);
   EXPECT_EQ(quantize_symmetric(1000.0f, 1.0f, kInt4Max), kInt4Max);
   EXPECT_EQ(quantize_symmetric(-1000.0f, 1.0f, kInt8Max), -kInt8Max);
+}
+
+// The product is rounded to an integer once (the GPU's FFMA with a 1.5 * 2^23 addend): here
+// (2.5 - 2^-22) * (1 + 2^-23) = 2.5 + 2^-24 - 2^-45, whose fp32 product is the tie 2.5 (code 2)
+// but whose exact value lies above it (code 3).
+TEST(IntQuant, ProductIsRoundedOnce) {
+  const float x = 2.5f - std::ldexp(1.0f, -22);
+  const float inv = 1.0f + std::ldexp(1.0f, -23);
+  ASSERT_EQ(x * inv, 2.5f) << "the fp32 product is the tie";
+  EXPECT_EQ(quantize_symmetric(x, inv, kInt8Max), 3);
+  EXPECT_EQ(quantize_symmetric(-x, inv, kInt8Max), -3);
+}
+
+// An fp32-denormal group maximum: qmax / amax overflows, so inv stops at FLT_MAX and a zero (or
+// any value of the group) still gets a finite code instead of not-a-number's clamp to -qmax.
+TEST(IntQuant, TinyGroupMaximumKeepsTheInverseFinite) {
+  const float amax = 1e-40f;
+  const float inv = symmetric_inverse_scale(amax, kInt8Max);
+  ASSERT_TRUE(std::isfinite(inv));
+  EXPECT_EQ(quantize_symmetric(0.0f, inv, kInt8Max), 0);
+  EXPECT_EQ(quantize_symmetric(amax, inv, kInt8Max), 0) << "1e-40 * FLT_MAX = 0.034 rounds to 0";
+  EXPECT_EQ(symmetric_inverse_scale(std::nanf(""), kInt8Max), 0.0f);
+  EXPECT_EQ(symmetric_inverse_scale(INFINITY, kInt8Max), 0.0f);
 }
 
 TEST(IntQuant, MeanFromSumRoundsOnce) {

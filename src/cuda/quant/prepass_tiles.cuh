@@ -90,7 +90,10 @@ __device__ void quantize_codes(const PrepassParams& p, TileScratch<D>& s, const 
   const std::int64_t code_dim = p.qmax == quant::kInt4Max ? D / 2 : D;
   const std::int64_t pad = is_q ? p.layout.q_pad : p.layout.k_pad;
   const int scale_count = is_q ? p.q_scale_count : p.k_scale_count;
-  quantize_tile(p, t, groups, group_of, s.amax, s.inv, s.row_group,
+  // A thread's rows are kRows (16 or 32) apart: one K group at every granularity (per thread,
+  // tokens group by (t % 8) / 2), one Q group only per block.
+  const bool rows_share_group = !is_q || p.granularity == quant::Granularity::kPerBlock;
+  quantize_tile(p, t, groups, group_of, rows_share_group, s.amax, s.inv, s.row_group,
                 buffer<std::int8_t>(p, is_q ? p.layout.q_codes : p.layout.k_codes) +
                     (head * pad + t.first) * code_dim,
                 buffer<float>(p, is_q ? p.layout.q_scales : p.layout.k_scales) +
@@ -172,27 +175,31 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
   float inv[kChannelsPerThread];
 #pragma unroll
   for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[channel + c];
-  // The codes wait in registers while the CTA finishes reading the tile.
+  // The codes wait in registers while the CTA finishes reading the tile. Rows convert in pairs:
+  // one cvt gives a channel's codes of two rows (the first row low), one byte_perm joins the
+  // quad's two pairs.
   std::uint32_t codes[kQuadIters][kChannelsPerThread] = {};
 #pragma unroll
   for (int i = 0; i < kQuadIters; ++i) {
     const int quad = warp + kLanes * group + 8 * i;
     if (quad >= quads) continue;
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      const int row = 4 * quad + r;
-      float x[kChannelsPerThread];
-      read8_floats(t.stage + row * D + channel, t.bf16, x);
-      if (t.smoothed && t.first + row < t.len) {
+    for (int r = 0; r < 4; r += 2) {
+      float x[2][kChannelsPerThread];
 #pragma unroll
-        for (int c = 0; c < kChannelsPerThread; ++c) x[c] -= t.mean[c];
+      for (int k = 0; k < 2; ++k) {
+        const int row = 4 * quad + r + k;
+        read8_floats(t.stage + row * D + channel, t.bf16, x[k]);
+        if (t.smoothed && t.first + row < t.len) {
+#pragma unroll
+          for (int c = 0; c < kChannelsPerThread; ++c) x[k][c] -= t.mean[c];
+        }
       }
 #pragma unroll
-      for (int c = 0; c < kChannelsPerThread; c += 2) {
-        const std::uint32_t pair = to_e4m3_pair(quant::fp8_scaled_input(x[c], inv[c]),
-                                                quant::fp8_scaled_input(x[c + 1], inv[c + 1]));
-        codes[i][c] |= (pair & 0xFFu) << (8 * r);
-        codes[i][c + 1] |= (pair >> 8) << (8 * r);
+      for (int c = 0; c < kChannelsPerThread; ++c) {
+        const std::uint32_t pair = to_e4m3_pair(quant::fp8_scaled_input(x[0][c], inv[c]),
+                                                quant::fp8_scaled_input(x[1][c], inv[c]));
+        codes[i][c] = r == 0 ? pair : __byte_perm(codes[i][c], pair, 0x5410);
       }
     }
   }

@@ -49,22 +49,23 @@ __device__ void copy_tile(const HeadRows& head, std::int64_t first, int rows, st
   const std::uint16_t* src = head.first_row + (first + row) * head.token + channel;
   const std::int64_t step = kRowsPerPass * head.token;
   std::uint16_t* dst = tile + row * D + channel;
-  // Rows of this thread before the sequence end, and in the tile.
+  // This thread's rows (r = 0, kRowsPerPass, ...) with data: r < real, i.e. before the sequence
+  // end and in the tile.
   const std::int64_t left = len - first - row;
-  const int real = left <= 0 ? 0 : static_cast<int>(min(left, static_cast<std::int64_t>(rows)));
+  const int real =
+      left <= 0 ? 0 : static_cast<int>(min(left, static_cast<std::int64_t>(rows - row)));
   // One loop per load kind (the choice is uniform over the launch): no per-chunk branch on it.
   // Not unrolled: the unrolled loop's precomputed addresses pushed the quantize launch into spills.
+  // The real rows first, then the zero rows: one loop test per row instead of two.
   auto for_each_row = [&](auto copy_row) {
     const std::uint16_t* from = src;
     std::uint16_t* to = dst;
+    int r = 0;
 #pragma unroll 1
-    for (int r = 0; row + r < rows; r += kRowsPerPass, from += step, to += kRowsPerPass * D) {
-      if (r >= real) {
-        *reinterpret_cast<uint4*>(to) = make_uint4(0, 0, 0, 0);
-      } else {
-        copy_row(to, from);
-      }
-    }
+    for (; r < real; r += kRowsPerPass, from += step, to += kRowsPerPass * D) copy_row(to, from);
+#pragma unroll 1
+    for (; row + r < rows; r += kRowsPerPass, to += kRowsPerPass * D)
+      *reinterpret_cast<uint4*>(to) = make_uint4(0, 0, 0, 0);
   };
   if (vector) {
     for_each_row([](std::uint16_t* to, const std::uint16_t* from) { copy16_async(to, from); });
