@@ -319,15 +319,19 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
       kind == 0 ? (head / heads) * p.layout.heads_kv + (head % heads) / (heads / p.layout.heads_kv)
                 : head;
   const int per_cta = kind == 0 ? grid.q_per_cta : grid.kv_per_cta;
-  const std::int64_t blocks = kind == 0 ? grid.q_blocks : grid.k_blocks;
-  const std::int64_t first = (cta % ctas_per_head) * per_cta;
-  const std::int64_t last = min(first + per_cta, blocks);
+  // Tile indices and counts in 32 bits (a head's tiles number < 2^31): 64-bit loop state took
+  // registers that the 80-register budget of 3 CTAs per SM does not have (spills at the loop
+  // header, ncu, H100, hd128 N = 1k).
+  const int blocks = static_cast<int>(kind == 0 ? grid.q_blocks : grid.k_blocks);
+  const int first = static_cast<int>(cta % ctas_per_head) * per_cta;
+  const int last = min(first + per_cta, blocks);
   const HeadRows in =
       head_rows(kind == 0 ? p.q : (kind == 1 ? p.k : p.v), head / heads, head % heads);
   const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
   const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
-  auto copy = [&](std::int64_t block) {
-    copy_tile<D>(in, block * rows, rows, len, p.vector_loads, smem.stages[(block - first) % 2]);
+  auto copy = [&](int block) {
+    copy_tile<D>(in, static_cast<std::int64_t>(block) * rows, rows, len, p.vector_loads,
+                 smem.stages[(block - first) % 2]);
     commit_copies();
   };
   // The first tile's copies go out before the statistics (L2 reads that the tile does not need
@@ -341,7 +345,7 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   head_statistics<D>(p, kv_head, need_k, kind == 2, s.k_mean, s.v_mean, s.v_scale, s.v_inv,
                      smem.stages[1]);
   __syncthreads();  // statistics written, their partials read: stage 1 is free
-  for (std::int64_t block = first; block < last; ++block) {
+  for (int block = first; block < last; ++block) {
     if (block + 1 < last) {
       copy(block + 1);
       wait_copies<1>();
@@ -351,7 +355,7 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
     __syncthreads();  // every thread's copies of this tile have landed
     TileValues<D> t;
     t.stage = smem.stages[(block - first) % 2];
-    t.first = block * rows;
+    t.first = static_cast<std::int64_t>(block) * rows;
     t.len = len;
     t.rows = rows;
     t.bf16 = p.bf16;
