@@ -287,11 +287,14 @@ struct QuantizeGrid {
 };
 inline constexpr int kMaxRowsPerCta = 1024;
 
-// Shared memory of launch 2: two tile stages (the tile being quantized and the next one's copies
-// in flight) and the per-head / per-tile scratch. At D=128, 68 KB: three CTAs per SM.
+// Shared memory of launch 2: a ring of tile stages (the tile being quantized and the next one's
+// copies in flight) and the per-head / per-tile scratch. At D=128, 68 KB: three CTAs per SM.
+// Three stages (100 KB, two CTAs per SM) measured slower on H100: quantize launch 78 -> 88 us at
+// hd128 N = 1k (bench/NOTES.md, v14).
+inline constexpr int kQuantizeStages = 2;
 template <int D>
 struct QuantizeSmem {
-  alignas(16) std::uint16_t stages[2][kMaxTileRows * D];
+  alignas(16) std::uint16_t stages[kQuantizeStages][kMaxTileRows * D];
   TileScratch<D> scratch;
 };
 inline constexpr int kQuantizeCtasPerSm = 3;
@@ -330,31 +333,31 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
   const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
   auto copy = [&](int block) {
-    copy_tile<D>(in, static_cast<std::int64_t>(block) * rows, rows, len, p.vector_loads,
-                 smem.stages[(block - first) % 2]);
+    if (block < last) {
+      copy_tile<D>(in, static_cast<std::int64_t>(block) * rows, rows, len, p.vector_loads,
+                   smem.stages[(block - first) % kQuantizeStages]);
+    }
     commit_copies();
   };
-  // The first tile's copies go out before the statistics (L2 reads that the tile does not need
-  // until it is processed), so the two latencies overlap; the second stage is free until the
-  // loop starts, so the statistics combine their partials there.
-  copy(first);
+  // The first tiles' copies go out before the statistics (L2 reads that the tiles do not need
+  // until they are processed), so the latencies overlap; the last stage is free until the loop
+  // starts, so the statistics combine their partials there. The loop's copies leave one group
+  // per iteration (empty past the last tile), so one wait count serves every tile: with the two
+  // branches of waits ptxas spilled 40 bytes at the loop header (12 now, hd64 none).
+  for (int k = 0; k < kQuantizeStages - 1; ++k) copy(first + k);
   // Only what the tile kind reads: K needs k_mean, V its mean and scales, Q k_mean for the
   // LSE shift and smooth_q only.
   const bool need_k = kind == 1 || (kind == 0 && (p.want_lse || p.smooth_q));
   if (need_k || kind == 2) wait_for_prerequisite_grid();
   head_statistics<D>(p, kv_head, need_k, kind == 2, s.k_mean, s.v_mean, s.v_scale, s.v_inv,
-                     smem.stages[1]);
-  __syncthreads();  // statistics written, their partials read: stage 1 is free
+                     smem.stages[kQuantizeStages - 1]);
+  __syncthreads();  // statistics written, their partials read: the last stage is free
   for (int block = first; block < last; ++block) {
-    if (block + 1 < last) {
-      copy(block + 1);
-      wait_copies<1>();
-    } else {
-      wait_copies<0>();
-    }
+    copy(block + kQuantizeStages - 1);
+    wait_copies<kQuantizeStages - 1>();
     __syncthreads();  // every thread's copies of this tile have landed
     TileValues<D> t;
-    t.stage = smem.stages[(block - first) % 2];
+    t.stage = smem.stages[(block - first) % kQuantizeStages];
     t.first = static_cast<std::int64_t>(block) * rows;
     t.len = len;
     t.rows = rows;
