@@ -98,9 +98,14 @@ __global__ void __launch_bounds__(kThreads, kStatsCtasPerSm)
   const bool need_v = p.smooth_v || p.fp8_v;
   const HeadRows k_rows = head_rows(p.k, b, h);
   const HeadRows v_rows = head_rows(p.v, b, h);
+  const std::uint64_t normal = l2_evict_normal_policy();
   auto copy = [&](std::int64_t first, int stage) {
-    if (p.smooth_k) copy_tile<D>(k_rows, first, kStatsTileRows, end, p.vector_loads, smem.k[stage]);
-    if (need_v) copy_tile<D>(v_rows, first, kStatsTileRows, end, p.vector_loads, smem.v[stage]);
+    if (p.smooth_k) {
+      copy_tile<D>(k_rows, first, kStatsTileRows, end, p.vector_loads, smem.k[stage], normal);
+    }
+    if (need_v) {
+      copy_tile<D>(v_rows, first, kStatsTileRows, end, p.vector_loads, smem.v[stage], normal);
+    }
     commit_copies();
   };
 

@@ -332,10 +332,11 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
       head_rows(kind == 0 ? p.q : (kind == 1 ? p.k : p.v), head / heads, head % heads);
   const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
   const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
+  const std::uint64_t last_use = l2_evict_first_policy();
   auto copy = [&](int block) {
     if (block < last) {
       copy_tile<D>(in, static_cast<std::int64_t>(block) * rows, rows, len, p.vector_loads,
-                   smem.stages[(block - first) % kQuantizeStages]);
+                   smem.stages[(block - first) % kQuantizeStages], last_use);
     }
     commit_copies();
   };

@@ -16,9 +16,27 @@
 
 namespace sageattn::cuda::prepass {
 
-__device__ __forceinline__ void copy16_async(void* smem, const void* global) {
+// L2 eviction policies (createpolicy, sm80+) for the copies below. The quantize launch reads
+// every input for the last time (evict_first): what it reads then leaves L2 first, and the codes
+// it writes stay for the attention kernel (H100, B=4 H=32 bf16: end to end -2 % at hd128 and
+// hd64 N = 1k, bench/NOTES.md v14). The statistics launch's K and V are read again: evict_normal.
+// Keeping a fraction of them evict_last for that second read measured no faster.
+__device__ __forceinline__ std::uint64_t l2_evict_first_policy() {
+  std::uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+__device__ __forceinline__ std::uint64_t l2_evict_normal_policy() {
+  std::uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
+__device__ __forceinline__ void copy16_async(void* smem, const void* global, std::uint64_t policy) {
   const auto dst = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(global) : "memory");
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(dst),
+               "l"(global), "l"(policy)
+               : "memory");
 }
 
 // Closes the group of copies this thread issued since the last commit.
@@ -41,7 +59,7 @@ __device__ __forceinline__ void wait_copies() {
 // chunk and a quarter of the quantize launch's instructions (ncu, H100, hd128 N = 1k).
 template <int D>
 __device__ void copy_tile(const HeadRows& head, std::int64_t first, int rows, std::int64_t len,
-                          bool vector, std::uint16_t* tile) {
+                          bool vector, std::uint16_t* tile, std::uint64_t l2_policy) {
   constexpr int kChunksPerRow = D / kChannelsPerThread;
   constexpr int kRowsPerPass = kThreads / kChunksPerRow;
   const int row = threadIdx.x / kChunksPerRow;
@@ -68,7 +86,9 @@ __device__ void copy_tile(const HeadRows& head, std::int64_t first, int rows, st
       *reinterpret_cast<uint4*>(to) = make_uint4(0, 0, 0, 0);
   };
   if (vector) {
-    for_each_row([](std::uint16_t* to, const std::uint16_t* from) { copy16_async(to, from); });
+    for_each_row([&](std::uint16_t* to, const std::uint16_t* from) {
+      copy16_async(to, from, l2_policy);
+    });
   } else {
     for_each_row([](std::uint16_t* to, const std::uint16_t* from) {
       std::uint32_t words[kChannelsPerThread / 2];
