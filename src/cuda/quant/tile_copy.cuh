@@ -20,7 +20,8 @@ namespace sageattn::cuda::prepass {
 // every input for the last time (evict_first): what it reads then leaves L2 first, and the codes
 // it writes stay for the attention kernel (H100, B=4 H=32 bf16: end to end -2 % at hd128 and
 // hd64 N = 1k, bench/NOTES.md v14). The statistics launch's K and V are read again: evict_normal.
-// Keeping a fraction of them evict_last for that second read measured no faster.
+// Keeping a fraction of them evict_last for that second read measured no faster. The unaligned
+// fallback's plain loads carry no hint.
 __device__ __forceinline__ std::uint64_t l2_evict_first_policy() {
   std::uint64_t policy;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
