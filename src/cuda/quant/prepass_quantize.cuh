@@ -81,11 +81,6 @@ __device__ __forceinline__ std::uint32_t magnitude_max_bits(const uint4& w) {
                   __vmaxu2(w.z & kMagnitude, w.w & kMagnitude));
 }
 
-__device__ __forceinline__ float element_bits_to_float(std::uint32_t bits, bool bf16) {
-  return bf16 ? __uint_as_float(bits << 16)
-              : __half2float(__ushort_as_half(static_cast<unsigned short>(bits)));
-}
-
 // Per-channel range (largest and smallest value, NaN-propagating) of staged rows, two channels a
 // word: the smoothed maximum |x - mean| of a channel is max(hi - mean, mean - lo), because fp32
 // rounding is monotonic (the CPU subtracts first and then scans: the same fp32 value).
@@ -126,8 +121,8 @@ struct ChannelRange {
 #pragma unroll
     for (int c = 0; c < kChannelsPerThread; ++c) {
       const int shift = 16 * (c % 2);
-      const float high = element_bits_to_float((hi[c / 2] >> shift) & 0xFFFFu, bf16);
-      const float low = element_bits_to_float((lo[c / 2] >> shift) & 0xFFFFu, bf16);
+      const float high = element_to_float(static_cast<std::uint16_t>(hi[c / 2] >> shift), bf16);
+      const float low = element_to_float(static_cast<std::uint16_t>(lo[c / 2] >> shift), bf16);
       amax = quant::max_nan(amax, quant::max_nan(high - mean[c], mean[c] - low));
     }
     return amax;
@@ -173,9 +168,9 @@ __device__ void group_maxima(const TileValues<D>& t, bool rows_share_group, cons
         both = __vmaxu2(both, __shfl_xor_sync(0xFFFFFFFFu, both, offset));
       if (leader) {
         atomic_max_nonnegative(&amax[row_group[t.local_row(i)]],
-                               element_bits_to_float(both & 0xFFFFu, t.bf16));
+                               element_to_float(static_cast<std::uint16_t>(both), t.bf16));
         atomic_max_nonnegative(&amax[row_group[t.local_row(i + 1)]],
-                               element_bits_to_float(both >> 16, t.bf16));
+                               element_to_float(static_cast<std::uint16_t>(both >> 16), t.bf16));
       }
     }
     return;
