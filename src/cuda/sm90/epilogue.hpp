@@ -32,9 +32,9 @@ __device__ __forceinline__ std::int64_t element_offset(const core::TokenStrides&
 }
 
 // `rows[h]` is the query token of row half h; `head` is b * heads_q + h_q; `kv_head` likewise.
-template <int kHeadDim, typename Out, typename Softmax>
+template <int kHeadDim, typename Out>
 __device__ __forceinline__ void store_rows(const KernelParams& p, int head, int kv_head,
-                                           const int (&rows)[2], const Softmax& softmax,
+                                           const int (&rows)[2], const OnlineSoftmax& softmax,
                                            const float (&o)[kHeadDim / 2], int lane_t) {
   const float(&row_sum)[2] = softmax.l;  // in kFp8PScale units
   const int batch = head / p.heads_q;
