@@ -2,7 +2,8 @@
 //   check  quantizes random inputs on the host with the CPU pre-pass stages (bit-identical to the
 //          GPU pre-pass by contract), uploads them in the QuantizedLayout, runs the sm90 kernel and
 //          compares against the CPU emulation (same arithmetic) and the fp64 reference, over a
-//          grid of shapes, layouts, masks, granularities and dtypes;
+//          grid of shapes, layouts, masks, granularities and dtypes (check-small: the cases
+//          short enough for compute-sanitizer; check-long: 16k-32k keys per query);
 //   bench  times the kernel alone (cudaEvent, median) on synthetic codes for the issue's shapes,
 //          rotating workspaces so small problems do not run out of L2.
 #include <cuda_runtime.h>
@@ -248,10 +249,21 @@ Errors run_case(const Case& c, std::mt19937& rng) {
   return e;
 }
 
-// `small` keeps the cases short enough for compute-sanitizer.
-int check_grid(bool small) {
+enum class Grid { kFull, kSmall, kLong };
+
+// kSmall keeps the cases short enough for compute-sanitizer; kLong runs 16k-32k keys per query,
+// where the accumulation over many K/V tiles shows (the two-level P V sum, bench/NOTES.md v15).
+int check_grid(Grid grid) {
   std::mt19937 rng(std::random_device{}());
-  const std::vector<Case> cases = {
+  const std::vector<Case> long_cases = {
+      // B, Hq, Hkv, Nq, Nkv, D, causal, nhd, bf16, lse, smooth_v, qk
+      {1, 2, 2, 256, 16384, 128, false, false, true, true, false, QKQuant::kInt8PerWarp},
+      {1, 2, 2, 256, 16384, 128, false, false, true, true, true, QKQuant::kInt8PerWarp},
+      {1, 2, 2, 256, 32768, 128, false, false, true, true, false, QKQuant::kInt8PerWarp},
+      {1, 2, 2, 256, 16384, 64, false, false, true, true, false, QKQuant::kInt8PerWarp},
+      {1, 2, 2, 256, 16384, 64, false, false, true, true, true, QKQuant::kInt8PerWarp},
+  };
+  const std::vector<Case> grid_cases = {
       // B, Hq, Hkv, Nq, Nkv, D, causal, nhd, bf16, lse, smooth_v, qk
       {1, 2, 2, 128, 128, 128, false, false, false, true, false, QKQuant::kInt8PerWarp},
       {2, 4, 2, 300, 517, 128, false, true, true, true, false, QKQuant::kInt8PerWarp},
@@ -267,6 +279,7 @@ int check_grid(bool small) {
       {4, 36, 12, 300, 300, 64, true, true, true, true, false, QKQuant::kInt8PerThread},
       {1, 40, 8, 1024, 1536, 128, false, false, false, true, true, QKQuant::kInt8PerWarp},
   };
+  const std::vector<Case>& cases = grid == Grid::kLong ? long_cases : grid_cases;
   // Tolerances: the GPU and the emulation compute the same quantized values; they differ by the
   // tensor cores' fp32 summation order and ex2.approx (2 ulp), which can flip an e4m3 rounding
   // of P (1/16 relative on one term): a few 1e-3 of the output's range at most.
@@ -278,7 +291,7 @@ int check_grid(bool small) {
   std::printf("%-44s %11s %11s %9s %9s %s\n", "case", "emu_maxrel", "ref_relL1", "ref_cos",
               "lse_abs", "result");
   for (const Case& c : cases) {
-    if (small && std::max(c.len_q, c.len_kv) > 700) continue;
+    if (grid == Grid::kSmall && std::max(c.len_q, c.len_kv) > 700) continue;
     const Errors e = run_case(c, rng);
     const bool ok = e.unwritten == 0 && e.emu_max_rel < kEmuTolerance &&
                     e.lse_max_abs < kLseTolerance && e.ref_cos > 0.99;
@@ -419,8 +432,9 @@ int bench(int argc, char** argv) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (mode == "bench") return bench(argc, argv);
-  if (mode == "check") return check_grid(false);
-  if (mode == "check-small") return check_grid(true);
-  std::fprintf(stderr, "usage: %s check|check-small|bench [iterations]\n", argv[0]);
+  if (mode == "check") return check_grid(Grid::kFull);
+  if (mode == "check-small") return check_grid(Grid::kSmall);
+  if (mode == "check-long") return check_grid(Grid::kLong);
+  std::fprintf(stderr, "usage: %s check|check-small|check-long|bench [iterations]\n", argv[0]);
   return 2;
 }
