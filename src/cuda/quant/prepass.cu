@@ -55,7 +55,9 @@ Status launch(const PrepassParams& p, cudaStream_t stream) {
       !s.ok()) {
     return s;
   }
-  if (Status s = allow_shared_memory(prepass::quantize_kernel<D>, kQuantizeSmem,
+  const auto quantize_kernel =
+      p.bf16 ? prepass::quantize_kernel<D, true> : prepass::quantize_kernel<D, false>;
+  if (Status s = allow_shared_memory(quantize_kernel, kQuantizeSmem,
                                      "cudaFuncSetAttribute(prepass quantize_kernel)");
       !s.ok()) {
     return s;
@@ -76,8 +78,7 @@ Status launch(const PrepassParams& p, cudaStream_t stream) {
   config.stream = stream;
   cudaLaunchAttribute overlap{};
   allow_early_start(&config, &overlap);
-  return cuda_status(cudaLaunchKernelEx(&config, prepass::quantize_kernel<D>, p),
-                     "prepass quantize_kernel");
+  return cuda_status(cudaLaunchKernelEx(&config, quantize_kernel, p), "prepass quantize_kernel");
 }
 
 }  // namespace

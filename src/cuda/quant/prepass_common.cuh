@@ -21,7 +21,6 @@ template <int D>
 struct TileThreads {
   static constexpr int kLanesPerRow = D / kChannelsPerThread;
   static constexpr int kRows = kThreads / kLanesPerRow;
-  static constexpr int kMaxIters = kMaxTileRows / kRows;
   static __device__ int channel() { return (threadIdx.x % kLanesPerRow) * kChannelsPerThread; }
   static __device__ int row() { return threadIdx.x / kLanesPerRow; }
 };

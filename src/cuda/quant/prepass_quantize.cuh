@@ -28,19 +28,24 @@ struct TileScratch {
 // r + i * kRows, channels channel()..+7. Values are rebuilt on demand, minus the thread's 8
 // channel means (registers, read once per tile) on the real rows; the same fp32 subtraction each
 // time, so every use sees the same bits.
-template <int D>
+// The element type is a template parameter: the kernel picks the instantiation once per launch
+// (quantize_kernel), and no row of a tile pays a branch on it.
+template <int D, bool kBf16>
 struct TileValues {
+  static constexpr bool bf16 = kBf16;
   std::uint16_t* stage;  // written back by the V path once the tile is read
-  std::int64_t first, len;
+  std::int64_t first;
   int rows;
-  bool bf16;
+  int real_rows;  // rows before the sequence end: min(rows, len - first), 32-bit
   bool smoothed = false;
   float mean[kChannelsPerThread];
   __device__ int local_row(int i) const {
     return TileThreads<D>::row() + i * TileThreads<D>::kRows;
   }
-  __device__ bool holds(int i) const { return i * TileThreads<D>::kRows < rows; }
-  __device__ bool real(int i) const { return holds(i) && first + local_row(i) < len; }
+  // Passes of the CTA over the tile (rows is a multiple of kRows). Row loops run to passes(): run
+  // to the largest tile's count with a per-row test, each row paid a branch and its reconvergence.
+  __device__ int passes() const { return rows / TileThreads<D>::kRows; }
+  __device__ bool real(int i) const { return local_row(i) < real_rows; }
   // `channel_means` is shared memory, [D].
   __device__ void subtract(const float* channel_means) {
     smoothed = true;
@@ -149,16 +154,15 @@ struct ChannelRange {
 //   per-channel range over the thread's real rows, the mean subtracted once per channel;
 // - smoothed, one group per row (Q with smooth_q per warp or per thread): |x - mean| per value.
 // Padded rows count as 0 (the CPU's zero padding) or not at all; neither changes a maximum >= 0.
-template <int D>
-__device__ void group_maxima(const TileValues<D>& t, bool rows_share_group, const int* row_group,
-                             float* amax) {
+template <int D, bool kBf16>
+__device__ void group_maxima(const TileValues<D, kBf16>& t, bool rows_share_group,
+                             const int* row_group, float* amax) {
   using Threads = TileThreads<D>;
   const bool leader = threadIdx.x % Threads::kLanesPerRow == 0;
   if (!t.smoothed) {
     static_assert(64 % (2 * Threads::kRows) == 0, "a tile's rows come in pairs of passes");
 #pragma unroll 2
-    for (int i = 0; i < Threads::kMaxIters; i += 2) {
-      if (!t.holds(i)) continue;
+    for (int i = 0; i < t.passes(); i += 2) {
       const std::uint32_t a = magnitude_max_bits(t.words(i));
       const std::uint32_t b = magnitude_max_bits(t.words(i + 1));
       // Row i's two maxima in the low halves of the operands, row i + 1's in the high halves.
@@ -178,7 +182,7 @@ __device__ void group_maxima(const TileValues<D>& t, bool rows_share_group, cons
   if (rows_share_group) {
     ChannelRange range(t.bf16);
 #pragma unroll 2
-    for (int i = 0; i < Threads::kMaxIters; ++i) {
+    for (int i = 0; i < t.passes(); ++i) {
       if (t.real(i)) range.add(t.words(i), t.bf16);
     }
     float thread_max = range.smoothed_amax(t.mean, t.bf16);
@@ -189,8 +193,7 @@ __device__ void group_maxima(const TileValues<D>& t, bool rows_share_group, cons
     return;
   }
 #pragma unroll 2
-  for (int i = 0; i < Threads::kMaxIters; ++i) {
-    if (!t.holds(i)) continue;
+  for (int i = 0; i < t.passes(); ++i) {
     float x[kChannelsPerThread];
     t.values(i, x);
     const float row_max = row_amax<D>(x);
@@ -198,12 +201,50 @@ __device__ void group_maxima(const TileValues<D>& t, bool rows_share_group, cons
   }
 }
 
+// quantize_tile's second pass: the codes of the tile's rows (INT8 one a byte, INT4 two a byte, even
+// channel low) from the groups' inverse scales. kInt4 and kSharedInv (all of a thread's rows in one
+// group, so one inverse scale per tile) are template parameters: the row loop tests neither, and
+// the row's address advances by a constant.
+template <bool kInt4, bool kSharedInv, int D, bool kBf16>
+__device__ void write_codes(const TileValues<D, kBf16>& t, const float* inv, const int* row_group,
+                            std::int8_t* codes) {
+  using Threads = TileThreads<D>;
+  constexpr int kCodeDim = kInt4 ? D / 2 : D;
+  const float shared_inv = kSharedInv ? inv[row_group[t.local_row(0)]] : 0.0f;
+  std::int8_t* row =
+      codes + t.local_row(0) * kCodeDim + (kInt4 ? Threads::channel() / 2 : Threads::channel());
+#pragma unroll 2
+  for (int i = 0; i < t.passes(); ++i, row += Threads::kRows * kCodeDim) {
+    const float row_inv = kSharedInv ? shared_inv : inv[row_group[t.local_row(i)]];
+    float x[kChannelsPerThread];
+    t.values(i, x);
+    std::uint32_t q[kChannelsPerThread];
+#pragma unroll
+    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = code_bits(x[c], row_inv);
+    // A group of maximum 0, infinity or NaN has inv = 0 and codes 0.
+    const bool zero = !(row_inv > 0.0f);
+    if constexpr (kInt4) {
+      std::uint32_t packed = 0;
+#pragma unroll
+      for (int c = 0; c < kChannelsPerThread; ++c) packed |= (q[c] & 0xF) << (4 * c);
+      *reinterpret_cast<std::uint32_t*>(row) = zero ? 0 : packed;
+    } else {
+      // The low bytes of four codes into one word: two pairs, then the pairs.
+      const std::uint32_t lo =
+          __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
+      const std::uint32_t hi =
+          __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
+      *reinterpret_cast<uint2*>(row) = zero ? make_uint2(0, 0) : make_uint2(lo, hi);
+    }
+  }
+}
+
 // Symmetric quantization of the tile: group maxima in shared memory, then codes (INT8 one a byte,
 // INT4 two a byte, even channel low) into `codes` (the tile's first row) and the group scales.
 // group_of(local row) gives the group within the tile; rows_share_group says that the rows of one
 // thread (local rows congruent mod TileThreads::kRows) always fall in one group.
-template <int D, typename GroupOf>
-__device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, int groups,
+template <int D, bool kBf16, typename GroupOf>
+__device__ void quantize_tile(const PrepassParams& p, const TileValues<D, kBf16>& t, int groups,
                               GroupOf group_of, bool rows_share_group, float* amax, float* inv,
                               int* row_group, std::int8_t* codes, float* scales,
                               bool fold_sm_scale) {
@@ -212,7 +253,7 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
   for (int row = threadIdx.x; row < t.rows; row += kThreads) row_group[row] = group_of(row);
   __syncthreads();
   // The row loops here and in the V paths are unrolled by two, not fully: fully unrolled, each
-  // tile kind's copy made the launch 160 KB of code (101 KB now), and its warps stalled on
+  // tile kind's copy made the launch 160 KB of code (114 KB now), and its warps stalled on
   // instruction fetch (16 % of stall samples, ncu, H100, hd128 N = 1k).
   group_maxima(t, rows_share_group, row_group, amax);
   __syncthreads();
@@ -224,34 +265,14 @@ __device__ void quantize_tile(const PrepassParams& p, const TileValues<D>& t, in
   }
   __syncthreads();
   const bool int4 = p.qmax == quant::kInt4Max;
-  const int code_dim = int4 ? D / 2 : D;
-#pragma unroll 2
-  for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-    if (!t.holds(i)) continue;
-    const float row_inv = inv[row_group[t.local_row(i)]];
-    float x[kChannelsPerThread];
-    t.values(i, x);
-    std::uint32_t q[kChannelsPerThread];
-#pragma unroll
-    for (int c = 0; c < kChannelsPerThread; ++c) q[c] = code_bits(x[c], row_inv);
-    // A group of maximum 0, infinity or NaN has inv = 0 and codes 0.
-    const bool zero = !(row_inv > 0.0f);
-    std::int8_t* row = codes + static_cast<std::int64_t>(t.local_row(i)) * code_dim;
-    if (int4) {
-      std::uint32_t packed = 0;
-#pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) packed |= (q[c] & 0xF) << (4 * c);
-      *reinterpret_cast<std::uint32_t*>(row + TileThreads<D>::channel() / 2) = zero ? 0 : packed;
-    } else {
-      // The low bytes of four codes into one word: two pairs, then the pairs.
-      const std::uint32_t lo =
-          __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
-      const std::uint32_t hi =
-          __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
-      *reinterpret_cast<uint2*>(row + TileThreads<D>::channel()) =
-          zero ? make_uint2(0, 0) : make_uint2(lo, hi);
-    }
-  }
+  if (int4 && rows_share_group)
+    write_codes<true, true>(t, inv, row_group, codes);
+  else if (int4)
+    write_codes<true, false>(t, inv, row_group, codes);
+  else if (rows_share_group)
+    write_codes<false, true>(t, inv, row_group, codes);
+  else
+    write_codes<false, false>(t, inv, row_group, codes);
 }
 
 }  // namespace sageattn::cuda::prepass

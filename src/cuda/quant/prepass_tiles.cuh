@@ -4,6 +4,8 @@
 
 #include <cuda_fp8.h>
 
+#include <type_traits>
+
 #include "cuda/quant/prepass_quantize.cuh"
 
 namespace sageattn::cuda::prepass {
@@ -76,9 +78,10 @@ __device__ __noinline__ void smooth_q_block(const PrepassParams& p, TileScratch<
 
 // Q and K tiles share the code layout: codes [head][padded tokens][code_dim], scales
 // [head][scale count] with a tile's groups consecutive; only the group rule differs.
-template <int D>
-__device__ void quantize_codes(const PrepassParams& p, TileScratch<D>& s, const TileValues<D>& t,
-                               std::int64_t head, std::int64_t block, bool is_q) {
+template <int D, bool kBf16>
+__device__ void quantize_codes(const PrepassParams& p, TileScratch<D>& s,
+                               const TileValues<D, kBf16>& t, std::int64_t head, std::int64_t block,
+                               bool is_q) {
   const int groups = is_q ? quant::q_groups_per_block(p.granularity, p.tile)
                           : quant::k_groups_per_block(p.granularity, p.tile);
   auto group_of = [&](int row) {
@@ -103,9 +106,9 @@ __device__ void quantize_codes(const PrepassParams& p, TileScratch<D>& s, const 
 
 // The tile functions below get their tile already staged (tile_copy.cuh) and its head's statistics
 // in shared memory.
-template <int D>
+template <int D, bool kBf16>
 __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::int64_t head,
-                                std::int64_t q_block, TileValues<D>& t) {
+                                std::int64_t q_block, TileValues<D, kBf16>& t) {
   const std::int64_t b = head / p.layout.heads_q;
   const std::int64_t h = head % p.layout.heads_q;
   if (p.want_lse) write_lse_shift(p, s, t.stage, head, t.first, t.rows);
@@ -113,7 +116,7 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
     for (int d = threadIdx.x; d < D; d += kThreads) s.q_sums[d] = 0.0;
     __syncthreads();
 #pragma unroll 2
-    for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
+    for (int i = 0; i < t.passes(); ++i) {
       if (!t.real(i)) continue;
       float x[kChannelsPerThread];
       t.values(i, x);
@@ -122,16 +125,16 @@ __device__ void quantize_q_tile(const PrepassParams& p, TileScratch<D>& s, std::
         atomicAdd(&s.q_sums[TileThreads<D>::channel() + c], static_cast<double>(x[c]));
     }
     __syncthreads();
-    smooth_q_block(p, s, b, h, q_block, min(static_cast<std::int64_t>(t.rows), t.len - t.first));
+    smooth_q_block(p, s, b, h, q_block, t.real_rows);
     t.subtract(s.q_mean);
   }
 
   quantize_codes(p, s, t, head, q_block, true);
 }
 
-template <int D>
+template <int D, bool kBf16>
 __device__ void quantize_k_tile(const PrepassParams& p, TileScratch<D>& s, std::int64_t head,
-                                std::int64_t k_block, TileValues<D>& t) {
+                                std::int64_t k_block, TileValues<D, kBf16>& t) {
   t.subtract(s.k_mean);
   if (k_block == 0) {
     for (int d = threadIdx.x; d < D; d += kThreads)
@@ -158,9 +161,9 @@ __device__ inline std::uint32_t to_e4m3_pair(float a, float b) {
 // of a warp then hit distinct banks, and the lane groups' quads are spaced by kLanesPerRow so their
 // swizzled words stay apart too (a byte per store with a padded pitch was 4-way conflicted and
 // 64 stores per thread and tile). Rows are read back 16 bytes at a time, unswizzled in registers.
-template <int D>
+template <int D, bool kBf16>
 __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s, std::int64_t head,
-                                 const TileValues<D>& t) {
+                                 const TileValues<D, kBf16>& t) {
   constexpr int kLanes = TileThreads<D>::kLanesPerRow;
   // 8 warps x (32 / kLanes) lane groups cover 256 / kLanes quads of 4 rows per pass.
   constexpr int kQuadIters = kLanes / 8;
@@ -177,32 +180,39 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
   for (int c = 0; c < kChannelsPerThread; ++c) inv[c] = s.v_inv[channel + c];
   // The codes wait in registers while the CTA finishes reading the tile. Rows convert in pairs:
   // one cvt gives a channel's codes of two rows (the first row low), one byte_perm joins the
-  // quad's two pairs.
+  // quad's two pairs. Without smooth_v the mean is 0 and x - 0 = x: the subtraction is left out
+  // rather than predicated off (64 FADDs per thread and tile still issued, ncu, H100).
   std::uint32_t codes[kQuadIters][kChannelsPerThread] = {};
+  const auto convert = [&](auto smoothed) {
 #pragma unroll
-  for (int i = 0; i < kQuadIters; ++i) {
-    const int quad = warp + kLanes * group + 8 * i;
-    if (quad >= quads) continue;
+    for (int i = 0; i < kQuadIters; ++i) {
+      const int quad = warp + kLanes * group + 8 * i;
+      if (quad >= quads) continue;
 #pragma unroll
-    for (int r = 0; r < 4; r += 2) {
-      float x[2][kChannelsPerThread];
+      for (int r = 0; r < 4; r += 2) {
+        float x[2][kChannelsPerThread];
 #pragma unroll
-      for (int k = 0; k < 2; ++k) {
-        const int row = 4 * quad + r + k;
-        read8_floats(t.stage + row * D + channel, t.bf16, x[k]);
-        if (t.smoothed && t.first + row < t.len) {
+        for (int k = 0; k < 2; ++k) {
+          const int row = 4 * quad + r + k;
+          read8_floats(t.stage + row * D + channel, t.bf16, x[k]);
+          if (decltype(smoothed)::value && row < t.real_rows) {
 #pragma unroll
-          for (int c = 0; c < kChannelsPerThread; ++c) x[k][c] -= t.mean[c];
+            for (int c = 0; c < kChannelsPerThread; ++c) x[k][c] -= t.mean[c];
+          }
+        }
+#pragma unroll
+        for (int c = 0; c < kChannelsPerThread; ++c) {
+          const std::uint32_t pair = to_e4m3_pair(quant::fp8_scaled_input(x[0][c], inv[c]),
+                                                  quant::fp8_scaled_input(x[1][c], inv[c]));
+          codes[i][c] = r == 0 ? pair : __byte_perm(codes[i][c], pair, 0x5410);
         }
       }
-#pragma unroll
-      for (int c = 0; c < kChannelsPerThread; ++c) {
-        const std::uint32_t pair = to_e4m3_pair(quant::fp8_scaled_input(x[0][c], inv[c]),
-                                                quant::fp8_scaled_input(x[1][c], inv[c]));
-        codes[i][c] = r == 0 ? pair : __byte_perm(codes[i][c], pair, 0x5410);
-      }
     }
-  }
+  };
+  if (t.smoothed)
+    convert(std::true_type{});
+  else
+    convert(std::false_type{});
   __syncthreads();
   auto* staged = reinterpret_cast<std::uint32_t*>(t.stage);
 #pragma unroll
@@ -214,27 +224,37 @@ __device__ void write_v_fp8_tile(const PrepassParams& p, const TileScratch<D>& s
       staged[(channel + c) * quads + (quad ^ swizzle)] = codes[i][c];
   }
   __syncthreads();
-  auto* out = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first;
-  const int chunks_per_channel = quads / 4;  // 16-byte chunks
+  // 16-byte chunk m of channel d. kThreads is a multiple of the chunks per channel, so a thread
+  // keeps its m and steps d by 32 (rows = 128) or 64 (rows = 64), which moves the channel's
+  // swizzle z by a multiple of 4: z % 4, the order of the words within the chunk, is fixed per
+  // thread, and both addresses advance by constants.
+  const int chunks_per_channel = quads / 4;
   const int chunk_shift = __ffs(chunks_per_channel) - 1;
-  for (int chunk = threadIdx.x; chunk < D * chunks_per_channel; chunk += kThreads) {
-    const int d = chunk >> chunk_shift;
-    const int m = chunk & (chunks_per_channel - 1);
+  const int m = threadIdx.x & (chunks_per_channel - 1);
+  const int first_d = threadIdx.x >> chunk_shift;
+  const int d_step = kThreads >> chunk_shift;
+  const int word_order = (first_d / kChannelsPerThread) & 3;
+  const std::uint32_t* from = staged + first_d * quads;
+  std::uint8_t* to = buffer<std::uint8_t>(p, p.layout.v_fp8) + head * D * p.layout.k_pad + t.first +
+                     first_d * p.layout.k_pad + 16 * m;
+  for (int d = first_d; d < D; d += d_step) {
     const int z = (d / kChannelsPerThread) & (quads - 1);
     // Logical words 4m..4m+3 sit in the aligned group m ^ (z / 4), word k at k ^ (z % 4).
-    const uint4 w = *reinterpret_cast<const uint4*>(staged + d * quads + 4 * (m ^ (z >> 2)));
-    const uint4 odd = (z & 1) ? make_uint4(w.y, w.x, w.w, w.z) : w;
-    const uint4 row = (z & 2) ? make_uint4(odd.z, odd.w, odd.x, odd.y) : odd;
-    *reinterpret_cast<uint4*>(out + d * p.layout.k_pad + 16 * m) = row;
+    const uint4 w = *reinterpret_cast<const uint4*>(from + 4 * (m ^ (z >> 2)));
+    const uint4 odd = (word_order & 1) ? make_uint4(w.y, w.x, w.w, w.z) : w;
+    const uint4 row = (word_order & 2) ? make_uint4(odd.z, odd.w, odd.x, odd.y) : odd;
+    *reinterpret_cast<uint4*>(to) = row;
+    from += d_step * quads;
+    to += d_step * p.layout.k_pad;
   }
 }
 
 // V: smoothed, then fp16 [Nk_pad, D], or fp8 e4m3 transposed [D, Nk_pad] through shared memory
 // so each channel's tokens leave as contiguous 16-byte stores.
-template <int D>
+template <int D, bool kBf16>
 __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::int64_t head,
-                                std::int64_t k_block, TileValues<D>& t) {
-  t.subtract(s.v_mean);
+                                std::int64_t k_block, TileValues<D, kBf16>& t) {
+  if (p.smooth_v) t.subtract(s.v_mean);  // the mean is 0 otherwise
   if (k_block == 0) {
     for (int d = threadIdx.x; d < D; d += kThreads) {
       buffer<float>(p, p.layout.v_mean)[head * D + d] = s.v_mean[d];
@@ -244,8 +264,7 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   if (!p.fp8_v) {
     auto* out = buffer<std::uint16_t>(p, p.layout.v_fp16) + (head * p.layout.k_pad + t.first) * D;
 #pragma unroll 2
-    for (int i = 0; i < TileThreads<D>::kMaxIters; ++i) {
-      if (!t.holds(i)) continue;
+    for (int i = 0; i < t.passes(); ++i) {
       float x[kChannelsPerThread];
       t.values(i, x);
       std::uint32_t words[4];
@@ -302,7 +321,10 @@ inline constexpr int kQuantizeCtasPerSm = 3;
 // __grid_constant__: the out-of-line stages take the parameters by reference; without it that
 // address made every thread copy the 328-byte struct to local memory (1 GB of local stores per
 // B=4 H=32 N=16k pre-pass) and read its fields back from there.
-template <int D>
+// One instantiation per element type (kBf16 = p.bf16): a branch on it inside the tile loop cost
+// 3-4 instructions per row and pass; both element types' tile code in one kernel made ptxas spill
+// the loop state (40 bytes).
+template <int D, bool kBf16>
 __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
     quantize_kernel(const __grid_constant__ PrepassParams p) {
   extern __shared__ __align__(16) unsigned char smem_bytes[];
@@ -357,12 +379,12 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
     copy(block + kQuantizeStages - 1);
     wait_copies<kQuantizeStages - 1>();
     __syncthreads();  // every thread's copies of this tile have landed
-    TileValues<D> t;
+    TileValues<D, kBf16> t;
     t.stage = smem.stages[(block - first) % kQuantizeStages];
     t.first = static_cast<std::int64_t>(block) * rows;
-    t.len = len;
     t.rows = rows;
-    t.bf16 = p.bf16;
+    t.real_rows = static_cast<int>(
+        max(static_cast<std::int64_t>(0), min(static_cast<std::int64_t>(rows), len - t.first)));
     if (kind == 0)
       quantize_q_tile(p, s, head, block, t);
     else if (kind == 1)
