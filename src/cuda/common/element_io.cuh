@@ -1,5 +1,7 @@
 // Reading and writing the 16-bit input/output elements (fp16 or bf16, chosen at run time: the
-// branch is uniform across the grid and costs nothing next to the memory traffic).
+// branch is uniform across the grid and costs nothing next to the memory traffic of a few reads
+// per thread. The pre-pass's quantize launch, which converts every element in an issue-bound
+// loop, is instantiated per element type instead: prepass_tiles.cuh, quantize_kernel).
 #pragma once
 
 #include <cuda_bf16.h>
