@@ -366,7 +366,7 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   // until they are processed), so the latencies overlap; the last stage is free until the loop
   // starts, so the statistics combine their partials there. The loop's copies leave one group
   // per iteration (empty past the last tile), so one wait count serves every tile: with the two
-  // branches of waits ptxas spilled 40 bytes at the loop header (12 now, hd64 none).
+  // branches of waits ptxas spilled 40 bytes at the loop header (none now).
   for (int k = 0; k < kQuantizeStages - 1; ++k) copy(first + k);
   // Only what the tile kind reads: K needs k_mean, V its mean and scales, Q k_mean for the
   // LSE shift and smooth_q only.
