@@ -42,8 +42,9 @@ struct TileValues {
   __device__ int local_row(int i) const {
     return TileThreads<D>::row() + i * TileThreads<D>::kRows;
   }
-  // Passes of the CTA over the tile (rows is a multiple of kRows). Row loops run to passes(): run
-  // to the largest tile's count with a per-row test, each row paid a branch and its reconvergence.
+  // Passes of the CTA over the tile (rows is a multiple of kRows). Row loops run to passes(); run
+  // to the largest tile's pass count with a test per row, they paid a branch and its
+  // reconvergence per row.
   __device__ int passes() const { return rows / TileThreads<D>::kRows; }
   __device__ bool real(int i) const { return local_row(i) < real_rows; }
   // `channel_means` is shared memory, [D].
