@@ -72,7 +72,7 @@ Status launch(const PrepassParams& p, cudaStream_t stream) {
   // and V tiles wait for the statistics (quantize_kernel). It lets the attention kernel be
   // scheduled in turn, as soon as all its own CTAs have started.
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(prepass::QuantizeGrid(p).ctas()));
+  config.gridDim = dim3(static_cast<unsigned>(p.quantize_grid.ctas()));
   config.blockDim = dim3(prepass::kThreads);
   config.dynamicSmemBytes = kQuantizeSmem;
   config.stream = stream;
@@ -130,18 +130,19 @@ PrepassParams make_prepass_params(const core::AttentionProblem& problem,
   }
   statistics_in_one_wave(sms, &p.layout);
   const std::int64_t slots = static_cast<std::int64_t>(sms) * prepass::kQuantizeCtasPerSm;
-  p.rows_per_cta = prepass::kMaxRowsPerCta;
-  while (p.rows_per_cta > tile.block_q &&
-         2 * prepass::QuantizeGrid(layout, tile, p.rows_per_cta).ctas() < 3 * slots) {
-    p.rows_per_cta /= 2;
+  int rows_per_cta = kMaxRowsPerCta;
+  while (rows_per_cta > tile.block_q &&
+         2 * QuantizeGrid(layout, tile, rows_per_cta).ctas() < 3 * slots) {
+    rows_per_cta /= 2;
   }
+  p.quantize_grid = QuantizeGrid(p.layout, tile, rows_per_cta);
   return p;
 }
 
 Status run_prepass(const core::AttentionProblem& problem, const QuantizedLayout& layout,
                    quant::TileShape tile, void* workspace, cudaStream_t stream, int rows_per_cta) {
   PrepassParams p = make_prepass_params(problem, layout, tile, workspace);
-  if (rows_per_cta > 0) p.rows_per_cta = rows_per_cta;
+  if (rows_per_cta > 0) p.quantize_grid = QuantizeGrid(p.layout, tile, rows_per_cta);
   return problem.head_dim == 64 ? launch<64>(p, stream) : launch<128>(p, stream);
 }
 

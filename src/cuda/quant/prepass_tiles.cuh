@@ -281,31 +281,6 @@ __device__ void quantize_v_tile(const PrepassParams& p, TileScratch<D>& s, std::
   write_v_fp8_tile(p, s, head, t);
 }
 
-// How launch 2 splits its work: each CTA quantizes rows_per_cta consecutive rows (several tiles)
-// of one kind and one head, so the head's statistics are rebuilt once per CTA, not per tile, and
-// the first tile's latency is paid once. prepass.cu picks rows_per_cta (at most 1024: measured on
-// H100 at B=4 H=32 D=128, 1024 rows beat 512 by 3 % and 256 by 6 % at 16k) as large as still
-// gives the launch one and a half waves of CTAs.
-struct QuantizeGrid {
-  std::int64_t q_blocks, k_blocks;  // tiles per head
-  int q_per_cta, kv_per_cta;        // tiles per CTA
-  std::int64_t q_ctas_per_head, kv_ctas_per_head, q_ctas, kv_ctas;
-
-  SAGE_HD QuantizeGrid(const QuantizedLayout& layout, quant::TileShape tile, int rows_per_cta)
-      : q_blocks(layout.q_pad / tile.block_q),
-        k_blocks(layout.k_pad / tile.block_k),
-        q_per_cta(rows_per_cta / tile.block_q),
-        kv_per_cta(rows_per_cta / tile.block_k),
-        q_ctas_per_head((q_blocks + q_per_cta - 1) / q_per_cta),
-        kv_ctas_per_head((k_blocks + kv_per_cta - 1) / kv_per_cta),
-        q_ctas(layout.batch * layout.heads_q * q_ctas_per_head),
-        kv_ctas(layout.batch * layout.heads_kv * kv_ctas_per_head) {}
-  SAGE_HD explicit QuantizeGrid(const PrepassParams& p)
-      : QuantizeGrid(p.layout, p.tile, p.rows_per_cta) {}
-  SAGE_HD std::int64_t ctas() const { return q_ctas + 2 * kv_ctas; }
-};
-inline constexpr int kMaxRowsPerCta = 1024;
-
 // Shared memory of launch 2: a ring of tile stages (the tile being quantized and the next one's
 // copies in flight) and the per-head / per-tile scratch. At D=128, 68 KB: three CTAs per SM.
 // Three stages (100 KB, two CTAs per SM) measured slower on H100: quantize launch 78 -> 88 us at
@@ -333,25 +308,26 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   // The attention kernel may be scheduled now: its CTAs wait for this launch to finish before
   // they read the workspace, and take the SMs this launch frees (launch_kernel.cuh).
   allow_dependent_launch();
-  const QuantizeGrid grid(p);
-  std::int64_t cta = blockIdx.x;
+  // CTA, head and tile indices in 32 bits (the grid and the heads number < 2^31), the split
+  // computed on the host: 64-bit divisions here were a tenth of the CTA's instructions at N = 1k,
+  // and 64-bit loop state took registers that the 80-register budget of 3 CTAs per SM does not
+  // have (spills at the loop header, ncu, H100, hd128 N = 1k).
+  const QuantizeGrid& grid = p.quantize_grid;
+  int cta = static_cast<int>(blockIdx.x);
   const int kind = cta < grid.q_ctas ? 0 : (cta < grid.q_ctas + grid.kv_ctas ? 1 : 2);
   cta -= kind == 0 ? 0 : (kind == 1 ? grid.q_ctas : grid.q_ctas + grid.kv_ctas);
-  const std::int64_t ctas_per_head = kind == 0 ? grid.q_ctas_per_head : grid.kv_ctas_per_head;
-  const std::int64_t head = cta / ctas_per_head;
-  const std::int64_t heads = kind == 0 ? p.layout.heads_q : p.layout.heads_kv;
-  const std::int64_t kv_head =
-      kind == 0 ? (head / heads) * p.layout.heads_kv + (head % heads) / (heads / p.layout.heads_kv)
-                : head;
+  const int ctas_per_head = kind == 0 ? grid.q_ctas_per_head : grid.kv_ctas_per_head;
+  const int head = cta / ctas_per_head;  // batch * heads + head within the batch
+  const int heads = static_cast<int>(kind == 0 ? p.layout.heads_q : p.layout.heads_kv);
+  const int b = head / heads;
+  const int h = head - b * heads;
+  const int heads_kv = static_cast<int>(p.layout.heads_kv);
+  const int kv_head = kind == 0 ? b * heads_kv + h / (heads / heads_kv) : head;
   const int per_cta = kind == 0 ? grid.q_per_cta : grid.kv_per_cta;
-  // Tile indices and counts in 32 bits (a head's tiles number < 2^31): 64-bit loop state took
-  // registers that the 80-register budget of 3 CTAs per SM does not have (spills at the loop
-  // header, ncu, H100, hd128 N = 1k).
-  const int blocks = static_cast<int>(kind == 0 ? grid.q_blocks : grid.k_blocks);
-  const int first = static_cast<int>(cta % ctas_per_head) * per_cta;
+  const int blocks = kind == 0 ? grid.q_blocks : grid.k_blocks;
+  const int first = (cta - head * ctas_per_head) * per_cta;
   const int last = min(first + per_cta, blocks);
-  const HeadRows in =
-      head_rows(kind == 0 ? p.q : (kind == 1 ? p.k : p.v), head / heads, head % heads);
+  const HeadRows in = head_rows(kind == 0 ? p.q : (kind == 1 ? p.k : p.v), b, h);
   const int rows = kind == 0 ? p.tile.block_q : p.tile.block_k;
   const std::int64_t len = kind == 0 ? p.layout.len_q : p.layout.len_kv;
   const std::uint64_t last_use = l2_evict_first_policy();
