@@ -309,7 +309,7 @@ __global__ void __launch_bounds__(kThreads, kQuantizeCtasPerSm)
   // they read the workspace, and take the SMs this launch frees (launch_kernel.cuh).
   allow_dependent_launch();
   // CTA, head and tile indices in 32 bits (the grid and the heads number < 2^31), the split
-  // computed on the host: 64-bit divisions here were a tenth of the CTA's instructions at N = 1k,
+  // computed on the host: 64-bit divisions here were 6 % of the launch's instructions at N = 1k,
   // and 64-bit loop state took registers that the 80-register budget of 3 CTAs per SM does not
   // have (spills at the loop header, ncu, H100, hd128 N = 1k).
   const QuantizeGrid& grid = p.quantize_grid;
