@@ -132,7 +132,7 @@ PrepassParams make_prepass_params(const core::AttentionProblem& problem,
   const std::int64_t slots = static_cast<std::int64_t>(sms) * prepass::kQuantizeCtasPerSm;
   int rows_per_cta = kMaxRowsPerCta;
   while (rows_per_cta > tile.block_q &&
-         2 * QuantizeGrid(layout, tile, rows_per_cta).ctas() < 3 * slots) {
+         2 * QuantizeGrid(p.layout, tile, rows_per_cta).ctas() < 3 * slots) {
     rows_per_cta /= 2;
   }
   p.quantize_grid = QuantizeGrid(p.layout, tile, rows_per_cta);
