@@ -23,7 +23,8 @@ using testing::ProblemSpec;
 
 struct Accuracy {
   AccuracyMetrics out;
-  double lse_error;  // max |lse - ref| over rows that see a key (nats)
+  double lse_error;    // max |lse - ref| over rows that see a key (nats)
+  double logit_scale;  // sm_scale * max |q| * max |k| of the inputs (see kMeasuredWorst)
 };
 
 // Random inputs of a spec and their fp64 reference; emulate() runs the problem as it then stands
@@ -32,8 +33,13 @@ struct ReferencedProblem {
   HostProblem hp;
   std::vector<double> ref, ref_lse;
   double reference_seconds = 0;
+  double logit_scale = 0;
 
   ReferencedProblem(const ProblemSpec& spec, std::mt19937_64& rng) : hp(spec, rng) {
+    float q_max = 0.0f, k_max = 0.0f;
+    for (float x : hp.q.to_bhnd()) q_max = std::fmax(q_max, std::fabs(x));
+    for (float x : hp.k.to_bhnd()) k_max = std::fmax(k_max, std::fabs(x));
+    logit_scale = static_cast<double>(hp.problem.sm_scale) * q_max * k_max;
     const auto start = std::chrono::steady_clock::now();
     reference_attention_f64(hp.problem, ref, &ref_lse);
     reference_seconds =
@@ -46,7 +52,7 @@ struct ReferencedProblem {
     hp.rebind();
     EXPECT_TRUE(emulate_attention(hp.problem, tile).ok());
     const std::vector<float> out = hp.out.to_bhnd();
-    Accuracy a{compare_outputs(out.data(), ref.data(), out.size()), 0.0};
+    Accuracy a{compare_outputs(out.data(), ref.data(), out.size()), 0.0, logit_scale};
     for (std::size_t i = 0; i < ref_lse.size(); ++i) {
       if (std::isinf(ref_lse[i])) {
         EXPECT_EQ(hp.lse[i], static_cast<float>(ref_lse[i]));
@@ -67,36 +73,43 @@ const char* pv_name(PVPrecision pv) {
   return names[static_cast<int>(pv)];
 }
 
-// Worst case of 40 runs (30 for none) with fresh seeds (B=1, Hq=4, Hkv=2, N=256, D=128, fp16,
-// not causal, smooth_k on; sm80 and sm90 tiles pooled): relL1 and 1 - cosine for fp16 PV (fp32
-// and fp16 accumulators alike) and for fp8 PV, and the largest LSE error in nats. Typical values
-// are 10-30% lower. The per-channel std of q, k, v is 1..3, so the logits have std ~4: peakier
-// than real attention, which makes INT4 (15 levels) lose most of the output.
+// Worst case of 300 runs with fresh seeds (B=1, Hq=4, Hkv=2, N=256, D=128, fp16, not causal,
+// smooth_k on; sm80 and sm90 tiles pooled; each value at least the worst of an earlier 40 runs):
+// relL1 and 1 - cosine for fp16 PV (fp32 and fp16 accumulators alike) and for fp8 PV, and the
+// largest LSE error in nats. Typical values are 20-40 % lower. The per-channel std of q, k, v is
+// 1..3, so the logits have std ~4: peakier than real attention, which makes INT4 (15 levels) lose
+// most of the output.
 //
 //   family        QK            relL1 fp16/fp8     1-cos fp16/fp8       LSE err
-//   gaussian      int8 block    0.033  / 0.043     7.0e-4 / 1.1e-3      0.32
-//   gaussian      int8 warp     0.031  / 0.041     6.0e-4 / 9.8e-4      0.25
-//   gaussian      int8 thread   0.027  / 0.039     4.7e-4 / 8.5e-4      0.23
-//   gaussian      int4 thread   0.46   / 0.46      0.13   / 0.13        4.9
-//   gaussian      none (fp16)   4.0e-4 / 0.026     <1e-6  / 3.9e-4      1e-5
-//   k_bias        int8 block    0.034  / 0.045     7.4e-4 / 1.2e-3      0.27
-//   k_bias        int8 warp     0.031  / 0.042     6.2e-4 / 1.1e-3      0.26
-//   k_bias        int8 thread   0.027  / 0.039     4.8e-4 / 8.6e-4      0.26
-//   k_bias        int4 thread   0.47   / 0.47      0.13   / 0.13        4.4
-//   k_bias        none (fp16)   4.0e-4 / 0.026     <1e-6  / 3.9e-4      1e-5
-//   k_v_bias      int8 block    0.0052 / 0.017     2.2e-5 / 2.0e-4      0.28
-//   k_v_bias      int8 warp     0.0048 / 0.017     1.8e-5 / 2.0e-4      0.35
-//   k_v_bias      int8 thread   0.0041 / 0.017     1.4e-5 / 1.9e-4      0.22
-//   k_v_bias      int4 thread   0.070  / 0.075     3.7e-3 / 3.9e-3      4.6
-//   k_v_bias      none (fp16)   3.3e-4 / 0.016     <1e-6  / 1.8e-4      1e-5
-//   heavy_tailed  int8 block    0.18   / 0.19      0.065  / 0.065       32
-//   heavy_tailed  int8 warp     0.13   / 0.14      0.039  / 0.039       29
-//   heavy_tailed  int8 thread   0.069  / 0.084     0.012  / 0.012       26
-//   heavy_tailed  int4 thread   0.72   / 0.73      0.43   / 0.43        250
-//   heavy_tailed  none (fp16)   1.8e-4 / 0.023     <1e-6  / 3.4e-4      4.5e-4
+//   gaussian      int8 block    0.035  / 0.045     7.8e-4 / 1.2e-3      0.32
+//   gaussian      int8 warp     0.034  / 0.044     7.3e-4 / 1.1e-3      0.31
+//   gaussian      int8 thread   0.027  / 0.039     4.8e-4 / 8.7e-4      0.28
+//   gaussian      int4 thread   0.49   / 0.49      0.15   / 0.15        4.9
+//   gaussian      none (fp16)   5.2e-4 / 0.026     <1e-6  / 4.0e-4      1e-5
+//   k_bias        int8 block    0.034  / 0.045     7.6e-4 / 1.2e-3      0.36
+//   k_bias        int8 warp     0.032  / 0.042     6.6e-4 / 1.1e-3      0.36
+//   k_bias        int8 thread   0.028  / 0.039     4.9e-4 / 8.8e-4      0.29
+//   k_bias        int4 thread   0.48   / 0.48      0.14   / 0.14        4.9
+//   k_bias        none (fp16)   5.1e-4 / 0.026     <1e-6  / 4.0e-4      1e-5
+//   k_v_bias      int8 block    0.0054 / 0.017     2.2e-5 / 2.0e-4      0.38
+//   k_v_bias      int8 warp     0.0051 / 0.017     2.0e-5 / 2.0e-4      0.35
+//   k_v_bias      int8 thread   0.0044 / 0.017     1.4e-5 / 1.9e-4      0.34
+//   k_v_bias      int4 thread   0.076  / 0.080     4.2e-3 / 4.4e-3      5.3
+//   k_v_bias      none (fp16)   4.8e-4 / 0.016     <1e-6  / 1.8e-4      1e-5
+//   heavy_tailed  int8 block    0.25   / 0.26      0.11   / 0.11        0.0070 x logit scale
+//   heavy_tailed  int8 warp     0.17   / 0.19      0.061  / 0.061       0.0070 x logit scale
+//   heavy_tailed  int8 thread   0.085  / 0.10      0.026  / 0.026       0.0066 x logit scale
+//   heavy_tailed  int4 thread   0.74   / 0.75      0.53   / 0.53        0.073 x logit scale
+//   heavy_tailed  none (fp16)   2.3e-4 / 0.023     <1e-6  / 3.6e-4      <1e-5 x logit scale
 //
-// (heavy tails put rare logits in the hundreds, so their LSE error is large in nats; the kNone
-// LSE error of 1e-5 is the print resolution, its bound uses 2e-5.)
+// (The kNone LSE error of 1e-5 is the print resolution; its bound uses 2e-5.)
+//
+// Heavy tails (student-t, 3 degrees of freedom) put rare logits in the hundreds or thousands, and
+// every error of that family follows the draw's largest values: its worst cases doubled from 40
+// runs to 300, and one seed (4072507104) had an LSE error of 111 nats at int8 block, against 98
+// in the 300 runs. An INT8 logit error is a few quantization steps of |q| |k|, so that family's
+// LSE error is given in units of the draw's logit scale, sm_scale * max|q| * max|k| (the same
+// seed: 0.0039, against 0.0070 in the 300 runs), and its margin is 2.5x.
 struct MeasuredWorst {
   InputFamily family;
   QKQuant qk;
@@ -106,26 +119,26 @@ struct MeasuredWorst {
 using F = InputFamily;
 using Q = QKQuant;
 constexpr MeasuredWorst kMeasuredWorst[] = {
-    {F::kGaussian, Q::kInt8PerBlock, 0.033, 0.043, 7.0e-4, 1.1e-3, 0.32},
-    {F::kGaussian, Q::kInt8PerWarp, 0.031, 0.041, 6.0e-4, 9.8e-4, 0.25},
-    {F::kGaussian, Q::kInt8PerThread, 0.027, 0.039, 4.7e-4, 8.5e-4, 0.23},
-    {F::kGaussian, Q::kInt4PerThread, 0.46, 0.46, 0.13, 0.13, 4.9},
-    {F::kGaussian, Q::kNone, 4.0e-4, 0.026, 1e-6, 3.9e-4, 2e-5},
-    {F::kKChannelBias, Q::kInt8PerBlock, 0.034, 0.045, 7.4e-4, 1.2e-3, 0.27},
-    {F::kKChannelBias, Q::kInt8PerWarp, 0.031, 0.042, 6.2e-4, 1.1e-3, 0.26},
-    {F::kKChannelBias, Q::kInt8PerThread, 0.027, 0.039, 4.8e-4, 8.6e-4, 0.26},
-    {F::kKChannelBias, Q::kInt4PerThread, 0.47, 0.47, 0.13, 0.13, 4.4},
-    {F::kKChannelBias, Q::kNone, 4.0e-4, 0.026, 1e-6, 3.9e-4, 2e-5},
-    {F::kKAndVBias, Q::kInt8PerBlock, 0.0052, 0.017, 2.2e-5, 2.0e-4, 0.28},
-    {F::kKAndVBias, Q::kInt8PerWarp, 0.0048, 0.017, 1.8e-5, 2.0e-4, 0.35},
-    {F::kKAndVBias, Q::kInt8PerThread, 0.0041, 0.017, 1.4e-5, 1.9e-4, 0.22},
-    {F::kKAndVBias, Q::kInt4PerThread, 0.070, 0.075, 3.7e-3, 3.9e-3, 4.6},
-    {F::kKAndVBias, Q::kNone, 3.3e-4, 0.016, 1e-6, 1.8e-4, 2e-5},
-    {F::kHeavyTailed, Q::kInt8PerBlock, 0.18, 0.19, 0.065, 0.065, 32},
-    {F::kHeavyTailed, Q::kInt8PerWarp, 0.13, 0.14, 0.039, 0.039, 29},
-    {F::kHeavyTailed, Q::kInt8PerThread, 0.069, 0.084, 0.012, 0.012, 26},
-    {F::kHeavyTailed, Q::kInt4PerThread, 0.72, 0.73, 0.43, 0.43, 250},
-    {F::kHeavyTailed, Q::kNone, 1.8e-4, 0.023, 1e-6, 3.4e-4, 4.5e-4},
+    {F::kGaussian, Q::kInt8PerBlock, 0.035, 0.045, 7.8e-4, 1.2e-3, 0.32},
+    {F::kGaussian, Q::kInt8PerWarp, 0.034, 0.044, 7.3e-4, 1.1e-3, 0.31},
+    {F::kGaussian, Q::kInt8PerThread, 0.027, 0.039, 4.8e-4, 8.7e-4, 0.28},
+    {F::kGaussian, Q::kInt4PerThread, 0.49, 0.49, 0.15, 0.15, 4.9},
+    {F::kGaussian, Q::kNone, 5.2e-4, 0.026, 1e-6, 4.0e-4, 2e-5},
+    {F::kKChannelBias, Q::kInt8PerBlock, 0.034, 0.045, 7.6e-4, 1.2e-3, 0.36},
+    {F::kKChannelBias, Q::kInt8PerWarp, 0.032, 0.042, 6.6e-4, 1.1e-3, 0.36},
+    {F::kKChannelBias, Q::kInt8PerThread, 0.028, 0.039, 4.9e-4, 8.8e-4, 0.29},
+    {F::kKChannelBias, Q::kInt4PerThread, 0.48, 0.48, 0.14, 0.14, 4.9},
+    {F::kKChannelBias, Q::kNone, 5.1e-4, 0.026, 1e-6, 4.0e-4, 2e-5},
+    {F::kKAndVBias, Q::kInt8PerBlock, 0.0054, 0.017, 2.2e-5, 2.0e-4, 0.38},
+    {F::kKAndVBias, Q::kInt8PerWarp, 0.0051, 0.017, 2.0e-5, 2.0e-4, 0.35},
+    {F::kKAndVBias, Q::kInt8PerThread, 0.0044, 0.017, 1.4e-5, 1.9e-4, 0.34},
+    {F::kKAndVBias, Q::kInt4PerThread, 0.076, 0.080, 4.2e-3, 4.4e-3, 5.3},
+    {F::kKAndVBias, Q::kNone, 4.8e-4, 0.016, 1e-6, 1.8e-4, 2e-5},
+    {F::kHeavyTailed, Q::kInt8PerBlock, 0.25, 0.26, 0.11, 0.11, 0.0070},
+    {F::kHeavyTailed, Q::kInt8PerWarp, 0.17, 0.19, 0.061, 0.061, 0.0070},
+    {F::kHeavyTailed, Q::kInt8PerThread, 0.085, 0.10, 0.026, 0.026, 0.0066},
+    {F::kHeavyTailed, Q::kInt4PerThread, 0.74, 0.75, 0.53, 0.53, 0.073},
+    {F::kHeavyTailed, Q::kNone, 2.3e-4, 0.023, 1e-6, 3.6e-4, 1e-5},
 };
 
 struct Bound {
@@ -134,15 +147,21 @@ struct Bound {
   double max_lse_error;
 };
 
-// The measured worst case with a margin: 1.5x (2x for heavy tails, whose spread is wider).
-Bound accuracy_bound(InputFamily family, QKQuant qk, PVPrecision pv) {
+// The measured worst case with a margin: 1.5x (2.5x for heavy tails, whose spread is wider).
+// `logit_scale` (Accuracy::logit_scale of the inputs) converts the heavy-tailed family's LSE entry
+// to nats; the other families ignore it.
+Bound accuracy_bound(InputFamily family, QKQuant qk, PVPrecision pv, double logit_scale = 0.0) {
+  const bool heavy = family == InputFamily::kHeavyTailed;
+  if (heavy && !(logit_scale > 0.0)) {
+    ADD_FAILURE() << "the heavy-tailed LSE bound needs the inputs' logit scale";
+  }
   for (const MeasuredWorst& m : kMeasuredWorst) {
     if (m.family != family || m.qk != qk) continue;
-    const double margin = family == InputFamily::kHeavyTailed ? 2.0 : 1.5;
+    const double margin = heavy ? 2.5 : 1.5;
     const bool fp8 = pv == PVPrecision::kFp8Fp32Accum;
     return {margin * (fp8 ? m.rel_l1_fp8 : m.rel_l1_fp16),
             1.0 - margin * (fp8 ? m.one_minus_cos_fp8 : m.one_minus_cos_fp16),
-            margin * m.lse_error};
+            margin * m.lse_error * (heavy ? logit_scale : 1.0)};
   }
   ADD_FAILURE() << "no measured accuracy for this family and mode";
   return {0.0, 1.0, 0.0};
@@ -150,8 +169,9 @@ Bound accuracy_bound(InputFamily family, QKQuant qk, PVPrecision pv) {
 
 // Prints one result line and checks it against its bound.
 void expect_within(const char* label, const Accuracy& a, const Bound& bound) {
-  std::printf("%s relL1 %.5f cos %.6f lse_err %.5f\n", label, a.out.relative_l1,
-              a.out.cosine_similarity, a.lse_error);
+  std::printf("%s relL1 %.5f cos %.6f lse_err %.5f (%.5f of the logit scale)\n", label,
+              a.out.relative_l1, a.out.cosine_similarity, a.lse_error,
+              a.lse_error / a.logit_scale);
   EXPECT_EQ(a.out.non_finite, 0u) << label;
   EXPECT_LE(a.out.relative_l1, bound.max_relative_l1) << label;
   EXPECT_GE(a.out.cosine_similarity, bound.min_cosine) << label;
@@ -181,7 +201,7 @@ TEST(EmulationAccuracy, EveryFamilyAndModeIsWithinItsBound) {
           std::snprintf(label, sizeof label, "%-12s %-11s %-9s %s", testing::to_string(family),
                         qk_name(qk), pv_name(pv),
                         tile.block_k == quant::kTileSm80.block_k ? "sm80" : "sm90");
-          Bound bound = accuracy_bound(family, qk, pv);
+          Bound bound = accuracy_bound(family, qk, pv, rp.logit_scale);
           // l summed from the e4m3 P (RowSumsOfTheFp8Operand below).
           if (tile.pv_row_sums && pv == PVPrecision::kFp8Fp32Accum) {
             bound.max_lse_error += std::log1p(1.0 / 16);
