@@ -170,8 +170,7 @@ Bound accuracy_bound(InputFamily family, QKQuant qk, PVPrecision pv, double logi
 // Prints one result line and checks it against its bound.
 void expect_within(const char* label, const Accuracy& a, const Bound& bound) {
   std::printf("%s relL1 %.5f cos %.6f lse_err %.5f (%.5f of the logit scale)\n", label,
-              a.out.relative_l1, a.out.cosine_similarity, a.lse_error,
-              a.lse_error / a.logit_scale);
+              a.out.relative_l1, a.out.cosine_similarity, a.lse_error, a.lse_error / a.logit_scale);
   EXPECT_EQ(a.out.non_finite, 0u) << label;
   EXPECT_LE(a.out.relative_l1, bound.max_relative_l1) << label;
   EXPECT_GE(a.out.cosine_similarity, bound.min_cosine) << label;
@@ -270,8 +269,9 @@ TEST(EmulationAccuracy, Hd128TwoTileSoftmaxSteps) {
     EXPECT_NE(paired.out.relative_l1, single.out.relative_l1);
     // l is the row sum of the e4m3-rounded P (kTileSm90.pv_row_sums), and the anchor decides
     // which e4m3 values P rounds to: each partition's l lies within a relative half-ulp (2^-4) of
-    // the exact sum (P is scaled by kFp8PScale first, so only negligible p are subnormal), so a row's two LSEs differ by at most log((1 + 2^-4) / (1 - 2^-4)), and so
-    // do the two maxima over rows. (A seed with a 0.014 difference once failed a 1e-3 bound.)
+    // the exact sum (P is scaled by kFp8PScale first, so only negligible p are subnormal), so a
+    // row's two LSEs differ by at most log((1 + 2^-4) / (1 - 2^-4)), and so do the two maxima
+    // over rows. (A seed with a 0.014 difference once failed a 1e-3 bound.)
     const double half_ulp = 1.0 / 16;
     EXPECT_NEAR(paired.lse_error, single.lse_error, std::log((1 + half_ulp) / (1 - half_ulp)));
   }
